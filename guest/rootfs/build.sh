@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Builds the guest initramfs: busybox (static i386), crun (i386) and the shared
+# libraries it needs, the agent, and /init. Packages come from Debian with
+# `apt-get download` and are unpacked with `dpkg -x`.
+# Usage: guest/rootfs/build.sh AGENT_BINARY OUT_DIR
+#   writes OUT_DIR/initramfs.img (lz4, legacy format as the kernel wants it)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+agent="$1"; out="$2"
+source "$here/../packages.sh"
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/berth-rootfs.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/debs" "$work/pkg" "$work/root"
+
+(cd "$work/debs" && apt-get download -q "${GUEST_PACKAGES[@]/%/:i386}" >/dev/null 2>&1) || {
+  echo "berth: apt-get download failed for: ${GUEST_PACKAGES[*]} (i386). Run: bash scripts/install-deps.sh" >&2; exit 1; }
+for deb in "$work"/debs/*.deb; do dpkg -x "$deb" "$work/pkg"; done
+
+root="$work/root"
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib,etc,proc,sys,dev,run,tmp,berth,root}
+cp "$work/pkg/bin/busybox" "$root/bin/busybox"
+# Applet links, as `busybox --install -s` would make them.
+for applet in $("$root/bin/busybox" --list-full); do
+  [ -e "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
+done
+cp "$work/pkg/usr/bin/crun" "$root/usr/bin/crun"
+install -m 0755 "$agent" "$root/sbin/berth-agent"
+install -m 0755 "$here/init" "$root/init"
+cp "$here/etc-passwd" "$root/etc/passwd"
+cp "$here/etc-group" "$root/etc/group"
+mknod -m 600 "$root/dev/console" c 5 1
+mknod -m 666 "$root/dev/null" c 1 3
+
+# crun's shared libraries: follow DT_NEEDED from crun through the unpacked packages.
+libdirs=("$work/pkg/lib/i386-linux-gnu" "$work/pkg/usr/lib/i386-linux-gnu")
+declare -A seen=()
+queue=("$root/usr/bin/crun")
+while ((${#queue[@]})); do
+  f="${queue[0]}"; queue=("${queue[@]:1}")
+  for lib in $(objdump -p "$f" | awk '/NEEDED/ {print $2}'); do
+    [ -n "${seen[$lib]:-}" ] && continue
+    seen[$lib]=1
+    found=""
+    for d in "${libdirs[@]}"; do [ -e "$d/$lib" ] && { found="$d/$lib"; break; }; done
+    [ -n "$found" ] || { echo "berth: crun needs $lib, which no package in guest/packages.sh provides" >&2; exit 1; }
+    mkdir -p "$root/lib/i386-linux-gnu"
+    cp -L "$found" "$root/lib/i386-linux-gnu/$lib"
+    queue+=("$found")
+  done
+done
+cp -L "$work/pkg/lib/ld-linux.so.2" "$root/lib/ld-linux.so.2"
+
+mkdir -p "$out"
+(cd "$root" && find . -print0 | LC_ALL=C sort -z | cpio --quiet --null --reproducible -o -H newc -R 0:0) \
+  | lz4 -l -9 -q > "$out/initramfs.img"
+# Record the exact package versions that went in.
+for deb in "$work"/debs/*.deb; do dpkg-deb -f "$deb" Package Version | awk '{print $2}' | paste -sd' '; done > "$out/packages.txt"

@@ -1,0 +1,76 @@
+import type { ExitStatus, GuestProcess } from '../vm/agent-client.js';
+import type { RunOptions } from './runtime-spec.js';
+import { conflict } from './errors.js';
+
+export type ContainerState = 'created' | 'running' | 'exited' | 'removing';
+
+/** Which state changes are legal; anything else is a named conflict error. */
+const TRANSITIONS: Record<ContainerState, ContainerState[]> = {
+  created: ['running', 'removing'],
+  running: ['exited'],
+  exited: ['running', 'removing'],
+  removing: [],
+};
+
+export interface ContainerPaths {
+  /** Bundle folder in the 9p tree (engine side). */
+  bundle: string;
+  /** The same folder as the guest sees it. */
+  guestBundle: string;
+  /** Per-container tmpfs in the guest holding upper, work and the merged rootfs. */
+  guestDir: string;
+  guestRootfs: string;
+}
+
+export class Container {
+  state: ContainerState = 'created';
+  readonly createdAt = new Date();
+  startedAt: Date | undefined;
+  finishedAt: Date | undefined;
+  exitStatus: ExitStatus | undefined;
+  process: GuestProcess | undefined;
+  /** Resolves when the current run ends. */
+  private exitWaiters: Array<(s: ExitStatus) => void> = [];
+
+  constructor(
+    readonly id: string,
+    public name: string,
+    readonly imageRef: string,
+    readonly imageId: string,
+    readonly options: RunOptions,
+    readonly hostname: string,
+    readonly paths: ContainerPaths,
+    /** diff_ids of the image layers this container's root is made of. */
+    readonly layers: string[],
+  ) {}
+
+  get shortId(): string {
+    return this.id.slice(0, 12);
+  }
+
+  transition(to: ContainerState): void {
+    if (!TRANSITIONS[this.state].includes(to)) {
+      throw conflict(`cannot ${verb(to)} container ${this.shortId}: it is ${this.state}`);
+    }
+    this.state = to;
+  }
+
+  wait(): Promise<ExitStatus> {
+    if (this.state === 'exited' && this.exitStatus) return Promise.resolve(this.exitStatus);
+    return new Promise((resolve) => this.exitWaiters.push(resolve));
+  }
+
+  /** @internal the engine reports the end of a run */
+  exited(status: ExitStatus): void {
+    this.exitStatus = status;
+    this.finishedAt = new Date();
+    this.process = undefined;
+    this.transition('exited');
+    for (const w of this.exitWaiters) w(status);
+    this.exitWaiters = [];
+  }
+}
+
+function verb(to: ContainerState): string {
+  return { created: 'create', running: 'start', exited: 'stop', removing: 'remove' }[to];
+}

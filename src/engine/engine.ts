@@ -1,0 +1,319 @@
+import { AgentError, type ExitStatus, type GuestProcess } from '../vm/agent-client.js';
+import type { GuestVM } from '../vm/guest-vm.js';
+import { familiarString, parseReference } from '../oci/reference.js';
+import { Container } from './container.js';
+import { BerthError, conflict, internal, invalidArgument, notFound } from './errors.js';
+import type { ImageRecord, ImageStore } from './image-store.js';
+import { layerPath, unpackLayer } from './layer-unpacker.js';
+import { randomHexId, randomName } from './names.js';
+import { buildRuntimeSpec, containerArgs, containerEnv, InvalidCommandError, type RunOptions } from './runtime-spec.js';
+import { resolveUser } from './user.js';
+
+/** Where the guest mounts the 9p tree. */
+export const GUEST_9P_ROOT = '/berth';
+const BUNDLES_DIR = '/bundles';
+const GUEST_CONTAINERS_DIR = '/run/berth/containers';
+const CRUN = ['/usr/bin/crun', '--root', '/run/crun'];
+
+export interface CreateOptions extends RunOptions {
+  name?: string;
+}
+
+/** Where a container's output goes and where its input comes from. */
+export interface ContainerIO {
+  onStdout?: (data: Uint8Array) => void;
+  onStderr?: (data: Uint8Array) => void;
+  /** Initial terminal size, with `tty`. */
+  size?: { rows: number; cols: number };
+}
+
+/** A container's command cannot run: Docker exits 126 (not executable) or 127 (not found). */
+export class CommandNotRunnableError extends BerthError {
+  constructor(
+    readonly exitCode: 126 | 127,
+    message: string,
+  ) {
+    super('failed-precondition', message);
+  }
+}
+
+/**
+ * The daemon's container side: creates, starts, waits for, kills and removes
+ * containers in the guest, with crun as the runtime. Image layers are unpacked
+ * into the 9p tree once and shared by every container that uses them.
+ */
+export class Engine {
+  private readonly containers = new Map<string, Container>();
+  private readonly unpacking = new Map<string, Promise<void>>();
+  /** Containers using each unpacked layer, by diff_id. */
+  private readonly layerUsers = new Map<string, number>();
+
+  constructor(
+    readonly vm: GuestVM,
+    readonly images: ImageStore,
+  ) {}
+
+  list(): Container[] {
+    return [...this.containers.values()];
+  }
+
+  get(idOrName: string): Container {
+    const byName = [...this.containers.values()].find((c) => c.name === idOrName.replace(/^\//, ''));
+    if (byName) return byName;
+    const matches = [...this.containers.values()].filter((c) => c.id.startsWith(idOrName));
+    if (matches.length === 1 && idOrName.length > 0) return matches[0]!;
+    if (matches.length > 1) throw invalidArgument(`multiple containers match the ID prefix ${idOrName}`);
+    throw notFound(`No such container: ${idOrName}`);
+  }
+
+  /** Unpacks the image's layers into the 9p tree (once) and returns their 9p paths, bottom first. */
+  async prepareLayers(image: ImageRecord, onProgress?: (diffId: string, bytes: number) => void): Promise<string[]> {
+    for (const { descriptor, diffId } of image.layers) {
+      let job = this.unpacking.get(diffId);
+      if (!job) {
+        job = (async () => {
+          if (this.vm.fs.exists(layerPath(diffId))) return;
+          const blob = await image.readLayer(descriptor);
+          await unpackLayer(this.vm.fs, blob, {
+            mediaType: descriptor.mediaType,
+            diffId,
+            onProgress: (b) => onProgress?.(diffId, b),
+          });
+        })();
+        this.unpacking.set(diffId, job);
+        job.catch(() => this.unpacking.delete(diffId));
+      }
+      await job;
+    }
+    return image.layers.map((l) => layerPath(l.diffId));
+  }
+
+  async create(imageName: string, options: CreateOptions = {}): Promise<Container> {
+    const image = this.images.resolve(imageName);
+    const name = options.name?.replace(/^\//, '') ?? randomName((n) => this.nameTaken(n));
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) {
+      throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    }
+    const holder = [...this.containers.values()].find((c) => c.name === name);
+    if (holder) {
+      throw conflict(
+        `Conflict. The container name "/${name}" is already in use by container "${holder.id}". You have to remove (or rename) that container to be able to reuse that name.`,
+      );
+    }
+    const defaults = image.config.config ?? {};
+    try {
+      containerArgs(defaults, options);
+    } catch (e) {
+      if (e instanceof InvalidCommandError) throw invalidArgument(`${e.message}.`);
+      throw e;
+    }
+
+    const layers = await this.prepareLayers(image);
+    const topFirst = [...layers].reverse();
+    const user = await resolveUser(this.vm.fs, topFirst, options.user ?? defaults.User);
+    const id = randomHexId();
+    const hostname = options.hostname ?? id.slice(0, 12);
+    const args = containerArgs(defaults, options);
+    const env = containerEnv(defaults, options, hostname, user);
+    this.checkCommand(topFirst, args[0]!, env, options.workdir || defaults.WorkingDir || '/');
+
+    const bundle = `${BUNDLES_DIR}/${id}`;
+    const guestDir = `${GUEST_CONTAINERS_DIR}/${id}`;
+    const paths = {
+      bundle,
+      guestBundle: GUEST_9P_ROOT + bundle,
+      guestDir,
+      guestRootfs: `${guestDir}/rootfs`,
+    };
+    const spec = buildRuntimeSpec({
+      id,
+      rootfs: paths.guestRootfs,
+      image: defaults,
+      run: options,
+      user,
+      hostname,
+      etcFiles: { hosts: `${paths.guestBundle}/hosts`, hostname: `${paths.guestBundle}/hostname` },
+      cgroupsPath: `/berth/${id}`,
+    });
+    const enc = new TextEncoder();
+    this.vm.fs.mkdirp(bundle);
+    await this.vm.fs.writeFile(`${bundle}/config.json`, enc.encode(JSON.stringify(spec, null, 2)));
+    await this.vm.fs.writeFile(`${bundle}/hostname`, enc.encode(`${hostname}\n`));
+    await this.vm.fs.writeFile(
+      `${bundle}/hosts`,
+      enc.encode(`127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`),
+    );
+
+    try {
+      await this.vm.agent.mount({ source: 'tmpfs', target: guestDir, fstype: 'tmpfs', data: 'mode=0755', mkdir: true });
+      await this.vm.agent.mount({
+        source: 'overlay',
+        target: paths.guestRootfs,
+        fstype: 'overlay',
+        data: `lowerdir=${topFirst.map((l) => GUEST_9P_ROOT + l).join(':')},upperdir=${guestDir}/upper,workdir=${guestDir}/work`,
+        mkdir: true,
+      });
+    } catch (e) {
+      await this.vm.agent.umount(guestDir, { detach: true, rmdir: true }).catch(() => {});
+      await this.vm.fs.remove(bundle);
+      throw internal(`could not mount the container's root filesystem: ${(e as Error).message}`, e);
+    }
+
+    const ref = familiarString(parseReference(imageName.startsWith('sha256:') ? image.references[0] ?? imageName : imageName));
+    const layerIds = image.layers.map((l) => l.diffId);
+    const container = new Container(id, name, ref, image.id, options, hostname, paths, layerIds);
+    for (const l of layerIds) this.layerUsers.set(l, (this.layerUsers.get(l) ?? 0) + 1);
+    this.containers.set(id, container);
+    return container;
+  }
+
+  /** Starts the container's process; resolves once it runs. Output flows to `io` until it exits. */
+  async start(idOrName: string, io: ContainerIO = {}): Promise<GuestProcess> {
+    const c = this.get(idOrName);
+    if (c.state === 'running') throw conflict(`container ${c.shortId} is already running`);
+    c.transition('running');
+    c.startedAt = new Date();
+    const argv = [...CRUN, 'run', '--bundle', c.paths.guestBundle];
+    const tty = !!c.options.tty;
+    const socket = tty ? `/run/berth/${c.id.slice(0, 16)}.sock` : undefined;
+    if (socket) argv.push('--console-socket', socket);
+    argv.push(c.id);
+    let proc: GuestProcess;
+    try {
+      proc = await this.vm.agent.exec({
+        argv,
+        env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+        stdin: !!c.options.interactive,
+        ...(socket ? { consoleSocket: socket } : {}),
+        ...(io.onStdout ? { onStdout: io.onStdout } : {}),
+        ...(io.onStderr ? { onStderr: io.onStderr } : {}),
+      });
+    } catch (e) {
+      c.exited({ code: 125, signal: 0 });
+      throw internal(`could not start crun: ${(e as Error).message}`, e);
+    }
+    if (tty && io.size) proc.resize(io.size.rows, io.size.cols);
+    c.process = proc;
+    proc.exit.then(
+      (status) => c.exited(status),
+      () => c.exited({ code: 137, signal: 9 }),
+    );
+    return proc;
+  }
+
+  wait(idOrName: string): Promise<ExitStatus> {
+    return this.get(idOrName).wait();
+  }
+
+  async kill(idOrName: string, signal: number | string = 'KILL'): Promise<void> {
+    const c = this.get(idOrName);
+    if (c.state !== 'running') throw conflict(`Cannot kill container: ${idOrName}: Container ${c.id} is not running`);
+    const sig = typeof signal === 'number' ? String(signal) : signal.replace(/^SIG/, '');
+    const r = await this.vm.agent.run([...CRUN, 'kill', c.id, sig]);
+    if (r.status.code !== 0 && c.state === 'running') {
+      throw internal(`crun kill ${c.shortId} ${sig} failed: ${r.stderr.trim()}`);
+    }
+  }
+
+  /** Removes a container: its mounts, cgroup, bundle. A running one needs `force`. */
+  async remove(idOrName: string, opts: { force?: boolean } = {}): Promise<void> {
+    const c = this.get(idOrName);
+    if (c.state === 'running') {
+      if (!opts.force) {
+        throw conflict(
+          `You cannot remove a running container ${c.id}. Stop the container before attempting removal or force remove`,
+        );
+      }
+      await this.kill(c.id, 'KILL').catch(() => {});
+      await c.wait();
+    }
+    if (c.state === 'removing') return;
+    c.transition('removing');
+    // crun run deletes its state on exit; a leftover (killed agent, crash) is cleaned here.
+    await this.vm.agent.run([...CRUN, 'delete', '--force', c.id]).catch(() => undefined);
+    const errors: string[] = [];
+    await this.vm.agent.umount(c.paths.guestRootfs, { detach: true }).catch((e: AgentError) => errors.push(e.message));
+    await this.vm.agent.umount(c.paths.guestDir, { detach: true, rmdir: true }).catch((e: AgentError) => errors.push(e.message));
+    await this.vm.fs.remove(c.paths.bundle);
+    for (const l of c.layers) {
+      const n = (this.layerUsers.get(l) ?? 1) - 1;
+      if (n <= 0) this.layerUsers.delete(l);
+      else this.layerUsers.set(l, n);
+    }
+    this.containers.delete(c.id);
+    if (errors.length) throw internal(`container ${c.shortId} removed, but unmounting failed: ${errors.join('; ')}`);
+  }
+
+  /** create + start + wait (+ remove with `rm`), as `docker run` without -d. */
+  async run(imageName: string, options: CreateOptions & { rm?: boolean }, io: ContainerIO = {}): Promise<{ container: Container; status: ExitStatus }> {
+    const c = await this.create(imageName, options);
+    try {
+      await this.start(c.id, io);
+      const status = await c.wait();
+      return { container: c, status };
+    } finally {
+      if (options.rm) await this.remove(c.id, { force: true });
+    }
+  }
+
+  private nameTaken(name: string): boolean {
+    return [...this.containers.values()].some((c) => c.name === name);
+  }
+
+  /**
+   * Docker reports a command that is missing (127) or not executable (126)
+   * before the container starts; check the merged layers the same way.
+   */
+  private checkCommand(layersTopFirst: string[], program: string, env: string[], cwd: string): void {
+    const path = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '';
+    const candidates = program.includes('/')
+      ? [program.startsWith('/') ? program : `${cwd.replace(/\/$/, '')}/${program}`]
+      : path.split(':').filter(Boolean).map((d) => `${d.replace(/\/$/, '')}/${program}`);
+    for (const candidate of candidates) {
+      const found = this.lookupMerged(layersTopFirst, candidate);
+      if (found === 'missing') continue;
+      if (found === 'dir' || found === 'not-executable') {
+        throw new CommandNotRunnableError(
+          126,
+          `failed to create task for container: OCI runtime create failed: exec: "${program}": permission denied`,
+        );
+      }
+      return;
+    }
+    throw new CommandNotRunnableError(
+      127,
+      program.includes('/')
+        ? `failed to create task for container: OCI runtime create failed: exec: "${program}": stat ${program}: no such file or directory`
+        : `failed to create task for container: OCI runtime create failed: exec: "${program}": executable file not found in $PATH`,
+    );
+  }
+
+  /** What a path is in the merged view of the layers (symlinks count as present: the kernel resolves them). */
+  private lookupMerged(layersTopFirst: string[], path: string): 'missing' | 'dir' | 'not-executable' | 'ok' {
+    for (const layer of layersTopFirst) {
+      const st = this.vm.fs.stat(layer + path);
+      if (st) {
+        const type = st.mode & 0o170000;
+        if (type === 0o020000 && st.major === 0 && st.minor === 0) return 'missing'; // whiteout
+        if (type === 0o040000) return 'dir';
+        if (type === 0o120000) return 'ok';
+        return st.mode & 0o111 ? 'ok' : 'not-executable';
+      }
+      // A parent directory that is a symlink (e.g. /bin -> usr/bin) is resolved by the kernel, not here.
+      if (this.hasSymlinkParent(layer, path)) return 'ok';
+    }
+    return 'missing';
+  }
+
+  private hasSymlinkParent(layer: string, path: string): boolean {
+    const parts = path.split('/').filter(Boolean);
+    let p = layer;
+    for (let i = 0; i < parts.length - 1; i++) {
+      p += `/${parts[i]}`;
+      const st = this.vm.fs.stat(p);
+      if (!st) return false;
+      if ((st.mode & 0o170000) === 0o120000) return true;
+    }
+    return false;
+  }
+}

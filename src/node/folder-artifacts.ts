@@ -1,0 +1,23 @@
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ArtifactSource } from '../vm/artifacts.js';
+
+/** The repository's public/guest/, where `npm run build:guest` puts the guest. */
+export const DEFAULT_GUEST_DIR = resolve(fileURLToPath(new URL('../../public/guest', import.meta.url)));
+
+export class FolderArtifactSource implements ArtifactSource {
+  readonly location: string;
+  constructor(dir: string = process.env['BERTH_GUEST_DIR'] ?? DEFAULT_GUEST_DIR) {
+    this.location = dir;
+  }
+  async read(path: string): Promise<Uint8Array> {
+    const data = await readFile(join(this.location, path));
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  }
+}
+
+/** v86's wasm file inside node_modules. */
+export function v86WasmPath(): string {
+  return fileURLToPath(import.meta.resolve('v86/build/v86.wasm'));
+}

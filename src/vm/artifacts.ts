@@ -1,0 +1,62 @@
+/**
+ * The guest artifacts that `npm run build:guest` writes to public/guest/, and
+ * the narrow contract for reading them: a folder in Node, a URL in the browser.
+ */
+
+export interface GuestManifest {
+  /** Hash over all artifacts; snapshots and caches key on it. */
+  id: string;
+  arch: 'i386';
+  packages: Record<string, string>;
+  artifacts: Record<string, { sha256: string; size: number }>;
+}
+
+export interface ArtifactSource {
+  /** Where the artifacts come from, for messages. */
+  readonly location: string;
+  /** Reads one artifact by its path relative to the guest folder; rejects with a NotFound-shaped error. */
+  read(path: string): Promise<Uint8Array>;
+}
+
+export const GUEST_BUILD_COMMAND = 'npm run build:guest';
+
+export class GuestNotBuiltError extends Error {
+  override readonly name = 'GuestNotBuiltError';
+  constructor(location: string, missing: string) {
+    super(`The guest is not built: ${missing} is missing in ${location}. Build it with \`${GUEST_BUILD_COMMAND}\` (about 5 minutes the first time).`);
+  }
+}
+
+export async function readManifest(source: ArtifactSource): Promise<GuestManifest> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await source.read('manifest.json');
+  } catch {
+    throw new GuestNotBuiltError(source.location, 'manifest.json');
+  }
+  const manifest = JSON.parse(new TextDecoder().decode(bytes)) as GuestManifest;
+  for (const name of ['bzImage', 'initramfs.img', 'bios.bin']) {
+    if (!manifest.artifacts?.[name]) throw new GuestNotBuiltError(source.location, name);
+  }
+  return manifest;
+}
+
+/** Reads an artifact, turning a missing file into the error that names the build command. */
+export async function readArtifact(source: ArtifactSource, path: string): Promise<Uint8Array> {
+  try {
+    return await source.read(path);
+  } catch {
+    throw new GuestNotBuiltError(source.location, path);
+  }
+}
+
+/** Artifacts served over HTTP (the page, or any static host). */
+export class UrlArtifactSource implements ArtifactSource {
+  constructor(readonly location: string) {}
+  async read(path: string): Promise<Uint8Array> {
+    const url = new URL(path, this.location.endsWith('/') ? this.location : `${this.location}/`);
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`GET ${url}: ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer());
+  }
+}

@@ -1,0 +1,211 @@
+import { V86 } from 'v86';
+import { AgentClient, AgentGoneError } from './agent-client.js';
+import { readArtifact, readManifest, type ArtifactSource, type GuestManifest } from './artifacts.js';
+import type { ConsolePort } from './channel.js';
+import { CHUNK_SIZE } from './protocol.js';
+import { GuestFs, type V86FileSystem } from './guest-fs.js';
+
+/** The virtio-console port the agent listens on (/dev/hvc1 in the guest). */
+const AGENT_PORT = 1;
+const SERIAL_LOG_LIMIT = 16 * 1024;
+
+export const DEFAULT_CMDLINE = [
+  'console=ttyS0',
+  'quiet',
+  'loglevel=3',
+  'tsc=reliable',
+  'mitigations=off',
+  'random.trust_cpu=on',
+].join(' ');
+
+export interface BootProgress {
+  stage: 'artifacts' | 'emulator' | 'kernel' | 'agent' | 'ready';
+  /** Milliseconds since boot() was called. */
+  elapsedMs: number;
+}
+
+export interface GuestVMOptions {
+  artifacts: ArtifactSource;
+  /** v86.wasm: a file path in Node, a URL in the browser. */
+  wasmPath: string;
+  memoryMiB?: number;
+  cmdline?: string;
+  /** Give up on boot after this long (ms). */
+  bootTimeoutMs?: number;
+  onProgress?: (p: BootProgress) => void;
+  /** Kernel console output, as it arrives. */
+  onSerial?: (text: string) => void;
+}
+
+/** Why the guest stopped serving: a kernel panic, a timeout, or stop(). */
+export class GuestDiedError extends AgentGoneError {
+  constructor(
+    message: string,
+    readonly serialLog: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The v86 emulator as we use it: events on its bus plus the 9p filesystem. */
+interface V86Emulator {
+  add_listener(event: string, fn: (arg: unknown) => void): void;
+  remove_listener(event: string, fn: (arg: unknown) => void): void;
+  bus: { send(event: string, data: unknown): void };
+  fs9p: V86FileSystem;
+  destroy(): Promise<void>;
+  save_state(): Promise<ArrayBuffer>;
+}
+
+/**
+ * One booted guest: the emulator, the agent client on its control channel,
+ * and the 9p tree. Boots from the artifacts `npm run build:guest` writes.
+ */
+export class GuestVM {
+  readonly agent: AgentClient;
+  private fsWrapper: GuestFs | undefined;
+  readonly manifest: GuestManifest;
+  private serialLog = '';
+  private dead: GuestDiedError | undefined;
+  private readonly deathListeners = new Set<(e: GuestDiedError) => void>();
+
+  private constructor(
+    private readonly emulator: V86Emulator,
+    manifest: GuestManifest,
+  ) {
+    this.manifest = manifest;
+    this.agent = new AgentClient(this.consolePort(AGENT_PORT));
+  }
+
+  static async boot(options: GuestVMOptions): Promise<GuestVM> {
+    const t0 = performance.now();
+    const progress = (stage: BootProgress['stage']) => options.onProgress?.({ stage, elapsedMs: performance.now() - t0 });
+    progress('artifacts');
+    const manifest = await readManifest(options.artifacts);
+    const [bios, bzimage, initrd] = await Promise.all(
+      ['bios.bin', 'bzImage', 'initramfs.img'].map((p) => readArtifact(options.artifacts, p)),
+    );
+    progress('emulator');
+    const emulator = new V86({
+      wasm_path: options.wasmPath,
+      bios: { buffer: toArrayBuffer(bios!) },
+      bzimage: { buffer: toArrayBuffer(bzimage!) },
+      initrd: { buffer: toArrayBuffer(initrd!) },
+      cmdline: options.cmdline ?? DEFAULT_CMDLINE,
+      memory_size: (options.memoryMiB ?? 256) * 1024 * 1024,
+      vga_memory_size: 2 * 1024 * 1024,
+      filesystem: {},
+      virtio_console: true,
+      autostart: true,
+      disable_keyboard: true,
+      disable_mouse: true,
+      disable_speaker: true,
+    } as unknown as ConstructorParameters<typeof V86>[0]) as unknown as V86Emulator;
+
+    const vm = new GuestVM(emulator, manifest);
+    let kernelSeen = false;
+    emulator.add_listener('serial0-output-byte', (byte) => {
+      const ch = String.fromCharCode(byte as number);
+      if (!kernelSeen) {
+        kernelSeen = true;
+        progress('kernel');
+      }
+      vm.onSerial(ch);
+      options.onSerial?.(ch);
+    });
+    emulator.add_listener('emulator-started', () => progress('kernel'));
+
+    const timeoutMs = options.bootTimeoutMs ?? 60_000;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          reject(new GuestDiedError(`The guest did not become ready within ${timeoutMs / 1000} s.`, vm.serialLog));
+        }, timeoutMs);
+        vm.onDeath((e) => {
+          clearTimeout(timer);
+          reject(e);
+        });
+        progress('agent');
+        vm.agent.ready().then(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    } catch (e) {
+      await vm.stop();
+      throw e;
+    }
+    progress('ready');
+    return vm;
+  }
+
+  /** The 9p tree (v86 creates it only once the emulator has loaded). */
+  get fs(): GuestFs {
+    if (!this.fsWrapper) {
+      if (!this.emulator.fs9p) throw new Error('the emulator has no 9p filesystem yet');
+      this.fsWrapper = new GuestFs(this.emulator.fs9p);
+    }
+    return this.fsWrapper;
+  }
+
+  /** Kernel console output so far (the last 16 KiB). */
+  get kernelLog(): string {
+    return this.serialLog;
+  }
+
+  get alive(): boolean {
+    return !this.dead;
+  }
+
+  onDeath(listener: (e: GuestDiedError) => void): () => void {
+    if (this.dead) listener(this.dead);
+    this.deathListeners.add(listener);
+    return () => this.deathListeners.delete(listener);
+  }
+
+  async stop(): Promise<void> {
+    this.die(new GuestDiedError('The guest was stopped.', this.serialLog));
+    await this.emulator.destroy();
+  }
+
+  private die(err: GuestDiedError): void {
+    if (this.dead) return;
+    this.dead = err;
+    this.agent.shutdown(err);
+    for (const l of this.deathListeners) l(err);
+  }
+
+  private onSerial(ch: string): void {
+    this.serialLog += ch;
+    if (this.serialLog.length > SERIAL_LOG_LIMIT) this.serialLog = this.serialLog.slice(-SERIAL_LOG_LIMIT / 2);
+    if (ch === '\n' && /Kernel panic - not syncing/.test(this.serialLog.slice(-400))) {
+      // Let the rest of the panic message arrive before reporting it.
+      setTimeout(() => {
+        const log = this.serialLog;
+        const line = /Kernel panic - not syncing:[^\n]*/.exec(log)?.[0] ?? 'Kernel panic';
+        this.die(new GuestDiedError(`The guest kernel panicked (${line.trim()}). The VM must be restarted.`, log));
+      }, 50);
+    }
+  }
+
+  private consolePort(port: number): ConsolePort {
+    const emulator = this.emulator;
+    return {
+      write: (bytes) => {
+        if (bytes.length > CHUNK_SIZE) throw new RangeError('console chunk larger than a receive buffer');
+        emulator.bus.send(`virtio-console${port}-input-bytes`, bytes);
+      },
+      onData: (listener) => {
+        const fn = (data: unknown) => listener(data as Uint8Array);
+        emulator.add_listener(`virtio-console${port}-output-bytes`, fn);
+        return () => emulator.remove_listener(`virtio-console${port}-output-bytes`, fn);
+      },
+    };
+  }
+}
+
+function toArrayBuffer(u: Uint8Array): ArrayBuffer {
+  return u.byteOffset === 0 && u.byteLength === u.buffer.byteLength
+    ? (u.buffer as ArrayBuffer)
+    : (u.buffer.slice(u.byteOffset, u.byteOffset + u.byteLength) as ArrayBuffer);
+}
