@@ -1,0 +1,544 @@
+#!/usr/bin/env python3
+"""Tests for berth-agent: runs it natively with --fd over a socketpair and
+plays the host side of docs/protocol.md. Standard library only.
+
+    python3 test_agent.py ./berth-agent
+
+Prints TAP-ish lines and "N passed, N failed"; exits 1 on any failure.
+MOUNT tests need root (they are skipped otherwise).
+"""
+import os
+import random
+import re
+import select
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+
+HELLO, PING, PONG, ACK = 0x01, 0x02, 0x03, 0x04
+EXEC, STARTED, STDIN, STDIN_EOF, STDOUT, STDERR, EXIT = 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16
+SIGNAL, RESIZE, STDIN_ACK, MOUNT, UMOUNT, OK, ERROR = 0x17, 0x18, 0x19, 0x20, 0x21, 0x7E, 0x7F
+MAX_PAYLOAD = 65536
+PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def frame(ftype, fid, payload=b"", crc_fix=None):
+    head = b"BR" + bytes([ftype, 0]) + struct.pack("<II", fid, len(payload))
+    crc = zlib.crc32(head + payload) if crc_fix is None else crc_fix
+    return head + struct.pack("<I", crc) + payload
+
+
+def tags(*items):
+    """tags(("a", "echo"), ("a", "hi"), ("n", "")) -> the NUL-separated list."""
+    out = b""
+    for t, v in items:
+        out += t.encode() + (v if isinstance(v, bytes) else v.encode()) + b"\0"
+    return out
+
+
+def parse_tags(payload):
+    d = {}
+    for s in payload.split(b"\0"):
+        if s:
+            d.setdefault(chr(s[0]), s[1:].decode(errors="replace"))
+    return d
+
+
+class Agent:
+    def __init__(self, path, tty=False):
+        """The agent on one end of a socketpair, or of a pty pair with tty=True."""
+        if tty:
+            self.fd, theirs = os.openpty()  # the slave starts cooked, with echo
+        else:
+            self.sock, sock_theirs = socket.socketpair()
+            self.fd, theirs = self.sock.fileno(), sock_theirs.fileno()
+        self.proc = subprocess.Popen([path, "--fd", str(theirs)], pass_fds=[theirs])
+        os.close(theirs) if tty else sock_theirs.close()
+        self.buf = b""
+        self.frames = []  # (type, id, payload), not yet taken by a test
+        self.sent = 0
+        self.last_ack = None
+
+    def send(self, data):
+        view = memoryview(data)
+        while view:
+            r, w, _ = select.select([self.fd], [self.fd], [], 5)
+            if r:
+                self.pump(0)
+            if w:
+                view = view[os.write(self.fd, view):]
+        self.sent += len(data)
+
+    def close(self):
+        os.close(self.fd)
+
+    def pump(self, timeout):
+        r, _, _ = select.select([self.fd], [], [], max(0.0, timeout))
+        if not r:
+            return
+        data = os.read(self.fd, 1 << 20)
+        if not data:
+            raise EOFError("agent closed the channel")
+        self.buf += data
+        while len(self.buf) >= 16:
+            if self.buf[:2] != b"BR":
+                raise ValueError("agent sent bad magic: %r" % self.buf[:16])
+            ftype, _, fid, n, crc = struct.unpack("<BBIII", self.buf[2:16])
+            if n > MAX_PAYLOAD:
+                raise ValueError("agent sent an oversized frame")
+            if len(self.buf) < 16 + n:
+                break
+            payload = self.buf[16:16 + n]
+            if zlib.crc32(self.buf[:12] + payload) != crc:
+                raise ValueError("agent sent a bad CRC")
+            self.buf = self.buf[16 + n:]
+            if ftype == ACK:
+                self.last_ack = struct.unpack("<I", payload)[0]
+            else:
+                self.frames.append((ftype, fid, payload))
+
+    def take(self, pred, timeout=5.0):
+        """The first frame matching pred (removed), or None after timeout."""
+        end = time.monotonic() + timeout
+        while True:
+            for i, f in enumerate(self.frames):
+                if pred(f):
+                    return self.frames.pop(i)
+            left = end - time.monotonic()
+            if left <= 0:
+                return None
+            self.pump(left)
+
+    def take_id(self, fid, timeout=5.0):
+        return self.take(lambda f: f[1] == fid, timeout)
+
+    def run(self, fid, items, stdin=None, eof=False, timeout=10.0):
+        """EXEC and collect everything for fid until EXIT or ERROR."""
+        self.send(frame(EXEC, fid, tags(*items)))
+        if stdin is not None:
+            self.send(frame(STDIN, fid, stdin))
+        if eof:
+            self.send(frame(STDIN_EOF, fid))
+        return self.collect(fid, timeout)
+
+    def collect(self, fid, timeout=10.0, res=None):
+        res = res or {"order": [], "out": b"", "err": b"", "exit": None, "error": None,
+                      "pid": None, "acked": 0}
+        end = time.monotonic() + timeout
+        while True:
+            f = self.take_id(fid, end - time.monotonic())
+            if f is None:
+                res["timeout"] = True
+                return res
+            ftype, _, p = f
+            res["order"].append(ftype)
+            if ftype == STARTED:
+                res["pid"] = struct.unpack("<I", p)[0]
+            elif ftype == STDOUT:
+                res["out"] += p
+            elif ftype == STDERR:
+                res["err"] += p
+            elif ftype == STDIN_ACK:
+                res["acked"] += struct.unpack("<I", p)[0]
+            elif ftype == EXIT:
+                res["exit"] = struct.unpack("<ii", p)
+                return res
+            elif ftype == ERROR:
+                res["error"] = parse_tags(p)
+                return res
+
+    def ping(self, fid=0x5050, payload=b"are you there", timeout=5.0):
+        self.send(frame(PING, fid, payload))
+        f = self.take(lambda f: f[0] == PONG and f[1] == fid, timeout)
+        return f is not None and f[2] == payload
+
+    def errors(self, fid=0):
+        """Take all ERROR frames on fid received so far."""
+        out = [parse_tags(f[2]) for f in self.frames if f[0] == ERROR and f[1] == fid]
+        self.frames = [f for f in self.frames if not (f[0] == ERROR and f[1] == fid)]
+        return out
+
+
+class Runner:
+    def __init__(self):
+        self.n = self.passed = self.failed = 0
+
+    def check(self, name, cond, detail=""):
+        self.n += 1
+        if cond:
+            self.passed += 1
+            print("ok %d - %s" % (self.n, name))
+        else:
+            self.failed += 1
+            print("not ok %d - %s%s" % (self.n, name, "  # " + str(detail)[:600] if detail else ""))
+        sys.stdout.flush()
+
+
+def sh(cmd):
+    return [("a", "sh"), ("a", "-c"), ("a", cmd), ("e", PATH)]
+
+
+CONSOLE_HELPER = r"""
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+master, slave = os.openpty()
+socket.send_fds(s, [b"x"], [master])
+os.close(master); s.close()
+print("helper stdout", flush=True)
+os.write(slave, b"hello console\n")
+line = b""
+while not line.endswith(b"\n"):
+    line += os.read(slave, 100)
+os.write(slave, b"got: " + line)
+time.sleep(0.1)
+"""
+
+
+def main():
+    agent_path = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "./berth-agent")
+    t = Runner()
+    a = Agent(agent_path)
+    tmp = tempfile.mkdtemp(prefix="berth-agent-test.")
+    t0 = time.monotonic()
+    try:
+        run_tests(t, a, tmp)
+    except Exception as e:  # a crash of the harness is a failure, not a traceback storm
+        import traceback
+        traceback.print_exc()
+        t.check("harness ran to the end", False, repr(e))
+    finally:
+        alive = a.proc.poll() is None
+        t.check("agent still running at the end", alive, "exit status %s" % a.proc.returncode)
+        a.close()
+        try:
+            rc = a.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            a.proc.kill()
+            rc = "hung"
+        if alive:
+            t.check("agent exits 0 when the channel closes", rc == 0, rc)
+        shutil.rmtree(tmp, ignore_errors=True)
+    tty_channel_test(t, agent_path)
+    print("# %.1f s" % (time.monotonic() - t0))
+    print("%d passed, %d failed" % (t.passed, t.failed))
+    sys.exit(1 if t.failed else 0)
+
+
+def tty_channel_test(t, path):
+    """Over a tty the agent must switch to raw mode: no echo, no CR/LF or
+    control-character translation, no line buffering."""
+    a = Agent(path, tty=True)
+    try:
+        f = a.take(lambda f: f[0] == HELLO, 5)
+        payload = bytes(range(256)) * 4
+        ok = f is not None and a.ping(9, payload)
+        big = random.Random(2).randbytes(MAX_PAYLOAD)
+        ok2 = ok and a.ping(10, big, timeout=10)
+        t.check("tty channel: raw mode, binary PING/PONG intact", ok and ok2 and not a.errors(), a.frames[:3])
+    except Exception as e:
+        t.check("tty channel: raw mode, binary PING/PONG intact", False, repr(e))
+    finally:
+        a.proc.kill()
+        a.proc.wait()
+        a.close()
+
+
+def run_tests(t, a, tmp):
+    f = a.take(lambda f: f[0] == HELLO, 5)
+    hello = parse_tags(f[2]) if f else {}
+    t.check("HELLO arrives with v and k", f is not None and f[1] == 0 and hello.get("v", "").startswith("berth-agent")
+            and hello.get("k") == os.uname().release, hello)
+
+    a.send(frame(PING, 42, b"\x00\x01payload"))
+    f = a.take(lambda f: f[0] == PONG, 5)
+    t.check("PING gets PONG with same id and payload", f == (PONG, 42, b"\x00\x01payload"), f)
+    a.send(frame(PING, 43))
+    f = a.take(lambda f: f[0] == PONG, 5)
+    t.check("empty PING gets empty PONG", f == (PONG, 43, b""), f)
+
+    # --- EXEC basics ---
+    r = a.run(1, [("a", "echo"), ("a", "hi"), ("e", PATH)])
+    t.check("echo hi: STARTED, STDOUT hi, EXIT 0", r["pid"] and r["out"] == b"hi\n" and r["exit"] == (0, 0)
+            and r["order"][0] == STARTED and r["order"][-1] == EXIT, r)
+
+    r = a.run(2, sh("echo out; echo err >&2"))
+    t.check("stdout and stderr arrive as STDOUT and STDERR", r["out"] == b"out\n" and r["err"] == b"err\n"
+            and r["exit"] == (0, 0), r)
+
+    r = a.run(3, sh("exit 7"))
+    t.check("sh -c 'exit 7' exits 7", r["exit"] == (7, 0), r)
+
+    r = a.run(4, [("a", "/nonexistent/prog"), ("e", PATH)])
+    t.check("missing program: ERROR ENOENT", r["error"] and r["error"].get("c") == "ENOENT"
+            and r["order"] == [ERROR], r)
+    r = a.run(5, [("a", "no-such-program-anywhere"), ("e", PATH)])
+    t.check("missing program in PATH: ERROR ENOENT", r["error"] and r["error"].get("c") == "ENOENT"
+            and r["order"] == [ERROR], r)
+    t.check("no STARTED/EXIT after ERROR", a.ping() and not [x for x in a.frames if x[1] in (4, 5)], a.frames)
+
+    r = a.run(6, [("a", "/etc/passwd")])
+    t.check("non-executable: ERROR EACCES", r["error"] and r["error"].get("c") == "EACCES", r)
+
+    r = a.run(7, [("a", "/usr/bin/env"), ("e", "FOO=bar"), ("e", "X=1")])
+    t.check("environment is exactly the e tags", r["out"] == b"FOO=bar\nX=1\n" and r["exit"] == (0, 0), r)
+    r = a.run(8, [("a", "env"), ("e", "PATH=/usr/bin")])
+    t.check("PATH lookup uses the e PATH", r["out"] == b"PATH=/usr/bin\n", r)
+    r = a.run(9, [("a", "env"), ("e", "PATH=/nonexistent")])
+    t.check("PATH lookup fails with that PATH", r["error"] and r["error"].get("c") == "ENOENT", r)
+    r = a.run(10, [("a", "env")])
+    t.check("default PATH when no e PATH", r["out"] == b"" and r["exit"] == (0, 0), r)
+
+    r = a.run(11, [("a", "pwd"), ("c", "/tmp"), ("e", PATH)])
+    t.check("c sets the working dir", r["out"] == b"/tmp\n", r)
+    r = a.run(12, [("a", "pwd"), ("c", "/nonexistent-dir"), ("e", PATH)])
+    t.check("bad working dir: ERROR ENOENT naming it", r["error"] and r["error"].get("c") == "ENOENT"
+            and "/nonexistent-dir" in r["error"].get("m", ""), r)
+
+    a.send(frame(EXEC, 0, tags(("a", "true"))))
+    f = a.take_id(0)
+    t.check("EXEC on id 0: ERROR EINVAL", f and f[0] == ERROR and parse_tags(f[2]).get("c") == "EINVAL", f)
+    a.send(frame(EXEC, 13, tags(("e", PATH))))
+    f = a.take_id(13)
+    t.check("EXEC without argv: ERROR EINVAL", f and f[0] == ERROR and parse_tags(f[2]).get("c") == "EINVAL", f)
+    a.send(frame(EXEC, 13, b"aecho"))
+    f = a.take_id(13)
+    t.check("EXEC with unterminated tag: ERROR EINVAL", f and f[0] == ERROR, f)
+
+    a.send(frame(EXEC, 14, tags(("a", "sleep"), ("a", "100"), ("e", PATH))))  # some fds to leak
+    a.take_id(14)
+    r = a.run(15, [("a", "ls"), ("a", "/proc/self/fd"), ("e", PATH)])
+    a.send(frame(SIGNAL, 14, struct.pack("<i", 9)))
+    r14 = a.collect(14)
+    t.check("no agent fds leak into processes", r["out"] == b"0\n1\n2\n3\n" and r14["exit"] == (137, 9), r)
+
+    # --- big output, concurrency ---
+    size = 4 << 20
+    r = a.run(20, sh("head -c %d /dev/zero | tr '\\0' a" % size), timeout=20)
+    t.check("4 MiB of output arrives intact", len(r["out"]) == size and r["out"].count(b"a") == size
+            and r["exit"] == (0, 0), (len(r["out"]), r["exit"], r["error"]))
+
+    ids = [21, 22, 23, 24]
+    for i in ids:
+        a.send(frame(EXEC, i, tags(*sh("head -c 1048576 /dev/zero | tr '\\0' %s" % chr(ord("a") + i - 21)))))
+    res = {i: a.collect(i, 20) for i in ids}
+    t.check("4 concurrent chatty processes, 1 MiB each, intact",
+            all(len(res[i]["out"]) == 1 << 20 and res[i]["out"].count(chr(ord("a") + i - 21).encode()) == 1 << 20
+                and res[i]["exit"] == (0, 0) for i in ids),
+            {i: (len(res[i]["out"]), res[i]["exit"]) for i in ids})
+
+    # --- stdin ---
+    r = a.run(30, [("a", "cat"), ("e", PATH)], stdin=b"hello\nworld", eof=True)
+    t.check("cat: stdin passthrough, STDIN_EOF, EXIT 0", r["out"] == b"hello\nworld" and r["exit"] == (0, 0), r)
+    t.check("cat: STDIN_ACK counts the bytes", r["acked"] == 11, r["acked"])
+
+    data = random.Random(1).randbytes(1 << 20)
+    a.send(frame(EXEC, 31, tags(("a", "cat"), ("e", PATH))))
+    res = {"order": [], "out": b"", "err": b"", "exit": None, "error": None, "pid": None, "acked": 0}
+    sent = 0
+    end = time.monotonic() + 20
+    while sent < len(data) and time.monotonic() < end:
+        while sent < len(data) and sent - res["acked"] < 65536:
+            a.send(frame(STDIN, 31, data[sent:sent + 4096]))
+            sent += 4096
+        f = a.take_id(31, 0.05)
+        while f:
+            res["order"].append(f[0])
+            if f[0] == STDIN_ACK:
+                res["acked"] += struct.unpack("<I", f[2])[0]
+            elif f[0] == STDOUT:
+                res["out"] += f[2]
+            f = a.take(lambda x: x[1] == 31, 0)
+    a.send(frame(STDIN_EOF, 31))
+    r = a.collect(31, 20, res)
+    t.check("1 MiB through cat within a 64 KiB stdin window", r["out"] == data and r["exit"] == (0, 0)
+            and r["acked"] == len(data), (len(r["out"]), r["acked"], r["exit"]))
+
+    r = a.run(32, [("a", "cat"), ("n", ""), ("e", PATH)], timeout=5)
+    t.check("n: stdin is /dev/null", r["out"] == b"" and r["exit"] == (0, 0), r)
+
+    a.send(frame(STDIN, 999, b"x"))
+    f = a.take_id(999)
+    t.check("STDIN to an unknown id: ERROR ESRCH", f and f[0] == ERROR and parse_tags(f[2]).get("c") == "ESRCH", f)
+
+    # --- pty ---
+    r = a.run(40, [("a", "tty"), ("t", "24x80"), ("e", PATH)])
+    t.check("pty: tty prints /dev/pts/N", re.match(rb"/dev/pts/\d+\r?\n", r["out"]) and r["exit"] == (0, 0), r)
+
+    r = a.run(41, sh("echo to-stderr >&2") + [("t", "24x80")])
+    t.check("pty: stderr arrives as STDOUT", b"to-stderr" in r["out"] and r["err"] == b""
+            and STDERR not in r["order"], r)
+
+    a.send(frame(EXEC, 42, tags(*sh("stty size; read x; stty size"), ("t", "24x80"))))
+    res = {"order": [], "out": b"", "err": b"", "exit": None, "error": None, "pid": None, "acked": 0}
+    end = time.monotonic() + 5
+    while b"24 80" not in res["out"] and time.monotonic() < end:
+        f = a.take_id(42, 0.1)
+        if f and f[0] == STDOUT:
+            res["out"] += f[2]
+    a.send(frame(RESIZE, 42, struct.pack("<HH", 50, 132)))
+    a.send(frame(STDIN, 42, b"\n"))
+    r = a.collect(42, 5, res)
+    t.check("pty: t sets the size, RESIZE changes it", b"24 80" in r["out"] and b"50 132" in r["out"]
+            and r["exit"] == (0, 0), r)
+
+    r = a.run(43, [("a", "cat"), ("t", "24x80"), ("e", PATH)], stdin=b"abc\n", eof=True)
+    t.check("pty: STDIN_EOF ends cat", r["out"].count(b"abc") >= 1 and r["exit"] == (0, 0), r)
+
+    a.send(frame(RESIZE, 2000, struct.pack("<HH", 1, 1)))
+    f = a.take_id(2000)
+    t.check("RESIZE on an unknown id: ERROR ESRCH", f and f[0] == ERROR, f)
+
+    # --- signals, exit codes ---
+    a.send(frame(EXEC, 50, tags(("a", "sleep"), ("a", "100"), ("e", PATH))))
+    f = a.take_id(50)
+    a.send(frame(SIGNAL, 50, struct.pack("<i", 9)))
+    r = a.collect(50, 5)
+    t.check("SIGNAL 9 kills sleep: EXIT 137, signal 9", f and f[0] == STARTED and r["exit"] == (137, 9), (f, r))
+
+    a.send(frame(EXEC, 51, tags(*sh("sleep 100 | cat"))))
+    f = a.take_id(51)
+    a.send(frame(SIGNAL, 51, struct.pack("<i", 15)))
+    r = a.collect(51, 5)
+    t.check("SIGNAL 15 hits the whole group: EXIT 143, signal 15", r["exit"] == (143, 15), r)
+
+    a.send(frame(EXEC, 52, tags(("a", "sleep"), ("a", "100"), ("e", PATH))))
+    a.take_id(52)
+    a.send(frame(EXEC, 52, tags(("a", "true"), ("e", PATH))))
+    f = a.take_id(52)
+    t.check("reusing a running id: ERROR EBUSYID", f and f[0] == ERROR and parse_tags(f[2]).get("c") == "EBUSYID", f)
+    a.send(frame(SIGNAL, 52, struct.pack("<i", 9)))
+    r = a.collect(52, 5)
+    t.check("and the first process is unaffected", r["exit"] == (137, 9), r)
+
+    t0 = time.monotonic()
+    r = a.run(53, sh("sleep 3 & echo done"))
+    took = time.monotonic() - t0
+    t.check("a grandchild holding stdout does not delay EXIT", r["out"] == b"done\n" and r["exit"] == (0, 0)
+            and took < 2, (r, took))
+
+    # --- console socket ---
+    helper = os.path.join(tmp, "console_helper.py")
+    with open(helper, "w") as fh:
+        fh.write(CONSOLE_HELPER)
+    sock = os.path.join(tmp, "console.sock")
+    with open(sock, "w"):
+        pass  # a stale file that the agent must remove first
+    r = a.run(60, [("a", sys.executable), ("a", helper), ("a", sock), ("s", sock), ("e", PATH)],
+              stdin=b"ping\n", eof=True)
+    t.check("console socket: terminal output arrives as STDOUT", b"hello console" in r["out"]
+            and b"got: ping" in r["out"] and b"helper stdout" in r["out"] and r["exit"] == (0, 0), r)
+    t.check("console socket: the socket file is removed", not os.path.exists(sock))
+    r = a.run(61, [("a", "true"), ("s", sock), ("e", PATH)])
+    t.check("console socket never used: EXIT, socket file removed", r["exit"] == (0, 0)
+            and not os.path.exists(sock), r)
+
+    # --- mounts ---
+    if os.geteuid() == 0:
+        target = os.path.join(tmp, "m", "deep")
+        a.send(frame(MOUNT, 70, tags(("s", "tmpfs"), ("t", target), ("f", "tmpfs"), ("o", "size=1m,mode=0700"),
+                                     ("p", ""))))
+        f = a.take_id(70)
+        mounted = any(l.split()[1] == target for l in open("/proc/self/mounts"))
+        t.check("MOUNT tmpfs with p: OK and mounted", f and f[0] == OK and mounted, f)
+        r = a.run(71, sh("echo x > '%s/f' && cat '%s/f'" % (target, target)))
+        t.check("the mount is usable", r["out"] == b"x\n", r)
+        a.send(frame(UMOUNT, 72, tags(("t", target), ("r", ""))))
+        f = a.take_id(72)
+        t.check("UMOUNT with r: OK, unmounted, dir removed", f and f[0] == OK and not os.path.exists(target), f)
+        a.send(frame(UMOUNT, 73, tags(("t", target))))
+        f = a.take_id(73)
+        t.check("UMOUNT of a missing dir: ERROR ENOENT", f and f[0] == ERROR and parse_tags(f[2]).get("c") == "ENOENT", f)
+        a.send(frame(MOUNT, 74, tags(("t", tmp), ("f", "no-such-fs"))))
+        f = a.take_id(74)
+        t.check("MOUNT of an unknown fs type: ERROR ENODEV", f and f[0] == ERROR and parse_tags(f[2]).get("c") == "ENODEV", f)
+    else:
+        t.check("MOUNT/UMOUNT # SKIP not root", True)
+
+    # --- bad input ---
+    a.errors()
+    a.send(b"hello garbage\x00\xff" + b"BR\x99\x00" + bytes(range(12)))
+    ok = a.ping(0x601)
+    errs = a.errors()
+    t.check("garbage: ERROR EBADFRAME, then PING still answered", ok and errs
+            and all(e.get("c") == "EBADFRAME" for e in errs), errs)
+
+    good = frame(PING, 0x602, b"x")
+    a.send(frame(PING, 1, b"abc", crc_fix=1234) + good)
+    f = a.take(lambda f: f[0] == PONG and f[1] == 0x602)
+    errs = a.errors()
+    t.check("bad CRC: EBADFRAME, next frame answered", f and [e.get("c") for e in errs] == ["EBADFRAME"], errs)
+
+    a.send(b"BR\x02\x00" + struct.pack("<II", 1, 1 << 20) + b"\0" * 4 + frame(PING, 0x603))
+    f = a.take(lambda f: f[0] == PONG and f[1] == 0x603)
+    errs = a.errors()
+    t.check("oversized length: EBADFRAME, next frame answered", f and errs and errs[0].get("c") == "EBADFRAME", errs)
+
+    a.send(frame(0x55, 1, b"zz") + frame(PING, 0x604))
+    f = a.take(lambda f: f[0] == PONG and f[1] == 0x604)
+    errs = a.errors()
+    t.check("unknown type: EBADFRAME, next frame answered", f and errs and errs[0].get("c") == "EBADFRAME", errs)
+
+    # A header promising 100 bytes, only 10 sent, then a valid PING inside its span.
+    t0 = time.monotonic()
+    a.send(frame(PING, 0x605, b"y" * 100)[:26] + frame(PING, 0x606, b"inner"))
+    f = a.take(lambda f: f[0] == PONG and f[1] == 0x606, 5)
+    took = time.monotonic() - t0
+    errs = a.errors()
+    t.check("truncated frame: ETRUNCATED after ~2 s, swallowed frame answered",
+            f and f[2] == b"inner" and [e.get("c") for e in errs] == ["ETRUNCATED"] and 1.5 < took < 3.5,
+            (errs, took))
+
+    # --- fuzz: garbage, bad and truncated frames, random requests, some of
+    # them aimed at live processes (a pipe cat, a pty cat, a sleep) ---
+    live = {3000: [("a", "cat")], 3001: [("a", "cat"), ("t", "24x80")], 3002: [("a", "sleep"), ("a", "30")]}
+    for fid, items in live.items():
+        a.send(frame(EXEC, fid, tags(*items, ("e", PATH))))
+    rng = random.Random(int(os.environ.get("FUZZ_SEED", "1234")))
+    blob = bytearray()
+    for _ in range(int(os.environ.get("FUZZ_ROUNDS", "600"))):
+        k = rng.random()
+        fid = rng.randrange(2998, 3008)
+        if k < 0.25:
+            blob += rng.randbytes(rng.randrange(1, 300))
+        elif k < 0.4:
+            blob += b"BR" + rng.randbytes(rng.randrange(0, 30))
+        elif k < 0.75:
+            ftype = rng.choice([PING, STDIN, STDIN_EOF, SIGNAL, RESIZE, rng.randrange(256)])
+            if ftype in (EXEC, MOUNT, UMOUNT):
+                ftype = PING
+            pay = rng.randbytes(rng.choice([0, 1, 3, 4, 5, rng.randrange(0, 600)]))
+            if ftype == SIGNAL and rng.random() < 0.5:  # no SIGKILL/SIGTERM: keep them alive a while
+                pay = struct.pack("<i", rng.choice([0, 18, 19, 28, 64, 65, -1, 2 ** 31 - 1]))
+            blob += frame(ftype, fid, pay)
+        elif k < 0.9:
+            # EXEC of nothing runnable, with random other tags
+            items = [("a", "/nonexistent/fuzz")]
+            for _ in range(rng.randrange(5)):
+                items.append((rng.choice("ctne"), rng.randbytes(rng.randrange(0, 12)).replace(b"\0", b"")))
+            pay = tags(*items)
+            blob += frame(EXEC, fid, pay if rng.random() < 0.8 else pay[:-1])
+        else:
+            fr = frame(PING, 7, rng.randbytes(rng.randrange(0, 50)))
+            blob += fr[:rng.randrange(1, len(fr))]
+    for i in range(0, len(blob), 4096):
+        a.send(bytes(blob[i:i + 4096]))
+    ok = a.ping(0x700, b"after fuzz", timeout=8)
+    t.check("fuzz: %d random bytes, agent survives and answers" % len(blob), ok and a.proc.poll() is None)
+    for fid in live:
+        a.send(frame(SIGNAL, fid, struct.pack("<i", 9)))
+    exits = {fid: a.take(lambda f, fid=fid: f[0] == EXIT and f[1] == fid, 5) for fid in live}
+    t.check("fuzz: every live process still reports one EXIT", all(exits.values()), exits)
+    a.frames.clear()
+
+    ok = a.ping(0x701)
+    t.check("ACK counts every byte sent", ok and a.last_ack == a.sent % (1 << 32), (a.last_ack, a.sent))
+
+
+if __name__ == "__main__":
+    main()

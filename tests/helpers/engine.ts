@@ -1,0 +1,35 @@
+import type { Engine } from '../../src/engine/engine.js';
+import { bootNodeEngine } from '../../src/node/boot.js';
+import { concat } from '../../src/vm/agent-client.js';
+
+export async function bootEngine(): Promise<Engine> {
+  return bootNodeEngine();
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  stdoutBytes: Uint8Array;
+}
+
+/** `run --rm` with output collected. */
+export async function runCollect(engine: Engine, image: string, cmd: string[], opts: Parameters<Engine['run']>[1] = {}): Promise<RunResult> {
+  const out: Uint8Array[] = [];
+  const err: Uint8Array[] = [];
+  const { status } = await engine.run(image, { rm: true, cmd, ...opts }, { onStdout: (d) => out.push(d), onStderr: (d) => err.push(d) });
+  const stdoutBytes = concat(out);
+  return {
+    code: status.code,
+    stdout: new TextDecoder().decode(stdoutBytes),
+    stderr: new TextDecoder().decode(concat(err)),
+    stdoutBytes,
+  };
+}
+
+/** Runs a command in the guest itself (outside any container). */
+export async function guestSh(engine: Engine, script: string): Promise<string> {
+  const r = await engine.vm.agent.run(['/bin/sh', '-c', script]);
+  if (r.status.code !== 0) throw new Error(`guest command failed (${r.status.code}): ${script}\n${r.stderr}`);
+  return r.stdout;
+}
