@@ -209,9 +209,13 @@ export class Engine {
     const c = this.get(idOrName);
     if (c.state !== 'running') throw conflict(`Cannot kill container: ${idOrName}: Container ${c.id} is not running`);
     const sig = typeof signal === 'number' ? String(signal) : signal.replace(/^SIG/, '');
-    const r = await this.vm.agent.run([...CRUN, 'kill', c.id, sig]);
-    if (r.status.code !== 0 && c.state === 'running') {
-      throw internal(`crun kill ${c.shortId} ${sig} failed: ${r.stderr.trim()}`);
+    // `crun run` registers the container a moment after it starts; until then
+    // crun kill finds nothing, so retry while the run is still going.
+    for (let attempt = 0; ; attempt++) {
+      const r = await this.vm.agent.run([...CRUN, 'kill', c.id, sig]);
+      if (r.status.code === 0 || c.state !== 'running') return;
+      if (attempt >= 50) throw internal(`crun kill ${c.shortId} ${sig} failed: ${r.stderr.trim()}`);
+      await new Promise((res) => setTimeout(res, 50));
     }
   }
 

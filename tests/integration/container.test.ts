@@ -63,7 +63,11 @@ describe('a busybox container', () => {
     const c = await engine.create('busybox', { cmd: ['sleep', '30'], pidsLimit: 33, memory: 48 * 1024 * 1024 });
     await engine.start(c.id);
     const dir = `/sys/fs/cgroup/berth/${c.id}`;
-    const seen = await guestSh(engine, `for i in 1 2 3 4 5 6 7 8 9 10; do [ -e ${dir}/pids.max ] && break; sleep 0.2; done; cat ${dir}/pids.max ${dir}/memory.max`);
+    // crun applies the limits before it starts the process; wait until crun reports it running.
+    const seen = await guestSh(
+      engine,
+      `for i in $(seq 50); do crun --root /run/crun state ${c.id} 2>/dev/null | grep -q '"running"' && break; sleep 0.1; done; cat ${dir}/pids.max ${dir}/memory.max`,
+    );
     expect(seen.trim().split('\n')).toEqual(['33', String(48 * 1024 * 1024)]);
     await engine.kill(c.id, 'KILL');
     expect((await c.wait()).code).toBe(137);
@@ -79,7 +83,7 @@ describe('a busybox container', () => {
   it('delivers a large output intact', async () => {
     const size = 4 * 1024 * 1024;
     // Every line is numbered, so loss, duplication or reordering shows.
-    const r = await runCollect(engine, 'busybox', ['sh', '-c', `seq 1 600000 | head -c ${size}`]);
+    const r = await runCollect(engine, 'busybox', ['sh', '-c', `seq 1 800000 | head -c ${size}`]);
     expect(r.code).toBe(0);
     expect(r.stdoutBytes.length).toBe(size);
     const lines = r.stdout.split('\n');
@@ -112,7 +116,8 @@ describe('a busybox container', () => {
     const c = await engine.create('busybox', { cmd: ['sleep', '60'] });
     await engine.start(c.id);
     await engine.remove(c.id, { force: true });
-    expect(await leftovers()).toEqual({ mounts: '', cgroups: '', crun: '', bundles: [] });
+    const left = await leftovers();
+    expect(left, JSON.stringify(left)).toEqual({ mounts: "", cgroups: "", crun: "", bundles: [] });
   });
 });
 
