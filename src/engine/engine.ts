@@ -233,10 +233,13 @@ export class Engine {
     }
     if (c.state === 'removing') return;
     c.transition('removing');
-    // crun run deletes its state on exit; a leftover (killed agent, crash) is cleaned here.
-    await this.vm.agent.run([...CRUN, 'delete', '--force', c.id]).catch(() => undefined);
+    // `crun run` deletes its own state when the container exits; only a run
+    // that ended abnormally (crun itself killed, agent lost) leaves some.
+    if (c.exitStatus?.signal !== 0 || c.exitStatus.code === 125) {
+      await this.vm.agent.run([...CRUN, 'delete', '--force', c.id]).catch(() => undefined);
+    }
     const errors: string[] = [];
-    await this.vm.agent.umount(c.paths.guestRootfs, { detach: true }).catch((e: AgentError) => errors.push(e.message));
+    // Detaching the per-container tmpfs takes the overlay mounted inside it along.
     await this.vm.agent.umount(c.paths.guestDir, { detach: true, rmdir: true }).catch((e: AgentError) => errors.push(e.message));
     await this.vm.fs.remove(c.paths.bundle);
     for (const l of c.layers) {

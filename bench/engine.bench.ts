@@ -1,0 +1,35 @@
+import { bootNodeEngine } from '../src/node/boot.js';
+import { summarize, type Summary } from './stats.js';
+
+export interface EngineBench {
+  coldBootMs: Summary;
+  runTrueMs: Summary;
+}
+
+/**
+ * Cold boot to agent-ready (a fresh emulator each time), and the latency of
+ * `run --rm busybox true` on a booted guest with the image already unpacked.
+ */
+export async function benchEngine(n = 5): Promise<EngineBench> {
+  const boots: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const engine = await bootNodeEngine();
+    boots.push(performance.now() - t0);
+    await engine.vm.stop();
+  }
+  const engine = await bootNodeEngine();
+  const runs: number[] = [];
+  try {
+    await engine.run('busybox', { rm: true, cmd: ['true'] }); // unpack the layer once
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      const { status } = await engine.run('busybox', { rm: true, cmd: ['true'] });
+      runs.push(performance.now() - t0);
+      if (status.code !== 0) throw new Error(`busybox true exited ${status.code}`);
+    }
+  } finally {
+    await engine.vm.stop();
+  }
+  return { coldBootMs: summarize(boots), runTrueMs: summarize(runs) };
+}
