@@ -55,7 +55,7 @@ describe('FrameParser', () => {
   it('rejects a corrupted payload and an oversized length', () => {
     const { frames, faults, parser } = collect();
     const bad = encodeFrame(MsgType.STDOUT, 1, new Uint8Array([1, 2, 3]));
-    bad[17] ^= 0xff;
+    bad[17] = bad[17]! ^ 0xff;
     parser.push(bad);
     const huge = encodeFrame(MsgType.STDOUT, 1);
     new DataView(huge.buffer).setUint32(8, 1 << 30, true);

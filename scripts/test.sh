@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# npm test: sets up whatever is missing, then runs every suite (the agent's
+# native tests, unit and integration tests on the real guest) and closes with
+# one line: `N passed, N failed`.
+set -uo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$repo"
+bash scripts/ensure-setup.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+mkdir -p test-results
+status=0
+
+echo "== guest agent (native) ==" >&2
+make -s -C guest/agent test O="$repo/test-results/agent" 2>&1 | tee test-results/agent.txt
+[ "${PIPESTATUS[0]}" = 0 ] || status=1
+
+echo "== unit and integration tests ==" >&2
+npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json "$@" || status=1
+
+node scripts/test-summary.mjs test-results/agent.txt test-results/vitest.json || status=1
+exit $status

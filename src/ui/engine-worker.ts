@@ -1,0 +1,51 @@
+/// <reference lib="webworker" />
+// The engine's home in the browser: a Web Worker, so the page never blocks.
+import * as Comlink from 'comlink';
+import wasmUrl from 'v86/build/v86.wasm?url';
+import { Engine } from '../engine/engine.js';
+import { loadEmbeddedImages } from '../engine/embedded-images.js';
+import { ImageStore } from '../engine/image-store.js';
+import type { GuestProcess } from '../vm/agent-client.js';
+import { UrlArtifactSource } from '../vm/artifacts.js';
+import { GuestVM, type BootProgress } from '../vm/guest-vm.js';
+import type { PlaygroundApi, ShellHandlers } from './playground-api.js';
+
+let engine: Engine | undefined;
+const sessions = new Map<number, GuestProcess>();
+let nextSession = 1;
+
+const api: PlaygroundApi = {
+  async boot(onProgress: (p: BootProgress) => void) {
+    const t0 = performance.now();
+    const artifacts = new UrlArtifactSource(new URL('/guest/', self.location.href).href);
+    const vm = await GuestVM.boot({ artifacts, wasmPath: new URL(wasmUrl, self.location.href).href, onProgress });
+    const images = new ImageStore();
+    for (const image of await loadEmbeddedImages(artifacts)) images.add(image);
+    engine = new Engine(vm, images);
+    return { bootMs: performance.now() - t0, guestId: vm.manifest.id };
+  },
+
+  async openShell(rows: number, cols: number, handlers: ShellHandlers) {
+    if (!engine) throw new Error('the engine is not booted');
+    const c = await engine.create('busybox', { cmd: ['sh'], tty: true, interactive: true });
+    const proc = await engine.start(c.id, { onStdout: (d) => handlers.onData(d), size: { rows, cols } });
+    const session = nextSession++;
+    sessions.set(session, proc);
+    void c.wait().then(async (status) => {
+      sessions.delete(session);
+      await engine?.remove(c.id).catch(() => {});
+      handlers.onExit(status.code);
+    });
+    return session;
+  },
+
+  async write(session: number, data: Uint8Array) {
+    await sessions.get(session)?.write(data);
+  },
+
+  resize(session: number, rows: number, cols: number) {
+    sessions.get(session)?.resize(rows, cols);
+  },
+};
+
+Comlink.expose(api);
