@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { FolderArtifactSource, v86WasmPath } from '../../src/node/folder-artifacts.js';
+import { AgentGoneError } from '../../src/vm/agent-client.js';
+import { DEFAULT_CMDLINE, GuestDiedError, GuestVM } from '../../src/vm/guest-vm.js';
+
+const boot = (extra: Partial<Parameters<typeof GuestVM.boot>[0]> = {}) =>
+  GuestVM.boot({ artifacts: new FolderArtifactSource(), wasmPath: v86WasmPath(), ...extra });
+
+describe('GuestVM', () => {
+  it('reports boot progress in order and the agent’s HELLO', async () => {
+    const stages: string[] = [];
+    const vm = await boot({ onProgress: (p) => stages.push(p.stage) });
+    try {
+      expect(stages[0]).toBe('artifacts');
+      expect(stages.at(-1)).toBe('ready');
+      expect(vm.agent.agentVersion).toMatch(/berth-agent/);
+    } finally {
+      await vm.stop();
+    }
+  });
+
+  it('reports a kernel panic during boot (init exits) instead of hanging', async () => {
+    const err = await boot({ cmdline: `${DEFAULT_CMDLINE} rdinit=/bin/false`, bootTimeoutMs: 60_000 }).catch((e) => e);
+    expect(err).toBeInstanceOf(GuestDiedError);
+    expect(err.message).toMatch(/kernel panicked/);
+    expect(err.serialLog).toMatch(/Kernel panic/);
+  });
+
+  it('reports a guest whose agent never comes up, after the boot timeout', async () => {
+    const err = await boot({ cmdline: `${DEFAULT_CMDLINE} rdinit=/bin/sh`, bootTimeoutMs: 8_000 }).catch((e) => e);
+    expect(err).toBeInstanceOf(GuestDiedError);
+    expect(err.message).toMatch(/did not become ready within 8 s/);
+  });
+
+  it('fails running processes and later requests when the kernel panics after boot', async () => {
+    const vm = await boot();
+    try {
+      const sleeper = await vm.agent.exec({ argv: ['/bin/sleep', '60'] });
+      const died = new Promise<Error>((resolve) => vm.onDeath(resolve));
+      await vm.agent.exec({ argv: ['/bin/sh', '-c', 'echo c > /proc/sysrq-trigger'] }).catch(() => {});
+      const reason = await died;
+      expect(reason.message).toMatch(/kernel panicked/);
+      await expect(sleeper.exit).rejects.toBeInstanceOf(AgentGoneError);
+      await expect(vm.agent.ping()).rejects.toBeInstanceOf(AgentGoneError);
+      expect(vm.alive).toBe(false);
+    } finally {
+      await vm.stop();
+    }
+  });
+});
