@@ -40,7 +40,7 @@ export class Container {
     readonly options: RunOptions,
     readonly hostname: string,
     readonly paths: ContainerPaths,
-    /** diff_ids of the image layers this container's root is made of. */
+    /** The unpacked layer trees (9p paths) this container's root is made of. */
     readonly layers: string[],
   ) {}
 

@@ -1,10 +1,9 @@
 import { AgentError, type ExitStatus, type GuestProcess } from '../vm/agent-client.js';
 import type { GuestVM } from '../vm/guest-vm.js';
-import { familiarString, parseReference } from '../oci/reference.js';
 import { Container } from './container.js';
 import { BerthError, conflict, internal, invalidArgument, notFound } from './errors.js';
-import type { ImageRecord, ImageStore } from './image-store.js';
-import { layerPath, unpackLayer } from './layer-unpacker.js';
+import type { ImageRecord, ImageService, PullEvent } from './image-service.js';
+import { chainIds, LAYERS_DIR, layerPath, unpackLayer } from './layer-unpacker.js';
 import { randomHexId, randomName } from './names.js';
 import { buildRuntimeSpec, containerArgs, containerEnv, InvalidCommandError, type RunOptions } from './runtime-spec.js';
 import { resolveUser } from './user.js';
@@ -44,13 +43,12 @@ export class CommandNotRunnableError extends BerthError {
  */
 export class Engine {
   private readonly containers = new Map<string, Container>();
+  /** Layer trees being unpacked, by chain ID. */
   private readonly unpacking = new Map<string, Promise<void>>();
-  /** Containers using each unpacked layer, by diff_id. */
-  private readonly layerUsers = new Map<string, number>();
 
   constructor(
     readonly vm: GuestVM,
-    readonly images: ImageStore,
+    readonly images: ImageService,
   ) {}
 
   list(): Container[] {
@@ -66,30 +64,76 @@ export class Engine {
     throw notFound(`No such container: ${idOrName}`);
   }
 
-  /** Unpacks the image's layers into the 9p tree (once) and returns their 9p paths, bottom first. */
+  /**
+   * Unpacks the image's layers into the 9p tree (once per chain) and returns
+   * their 9p paths, bottom first.
+   */
   async prepareLayers(image: ImageRecord, onProgress?: (diffId: string, bytes: number) => void): Promise<string[]> {
-    for (const { descriptor, diffId } of image.layers) {
-      let job = this.unpacking.get(diffId);
+    const chains = await chainIds(image.layers.map((l) => l.diffId));
+    for (const [i, layer] of image.layers.entries()) {
+      const chainId = chains[i]!;
+      let job = this.unpacking.get(chainId);
       if (!job) {
         job = (async () => {
-          if (this.vm.fs.exists(layerPath(diffId))) return;
-          const blob = await image.readLayer(descriptor);
+          if (this.vm.fs.exists(layerPath(chainId))) return;
+          const blob = await image.readLayer(layer);
           await unpackLayer(this.vm.fs, blob, {
-            mediaType: descriptor.mediaType,
-            diffId,
-            onProgress: (b) => onProgress?.(diffId, b),
+            mediaType: layer.mediaType,
+            diffId: layer.diffId,
+            chainId,
+            lowerPaths: chains.slice(0, i).reverse().map(layerPath),
+            onProgress: (b) => onProgress?.(layer.diffId, b),
           });
         })();
-        this.unpacking.set(diffId, job);
-        job.catch(() => this.unpacking.delete(diffId));
+        this.unpacking.set(chainId, job);
+        job.catch(() => this.unpacking.delete(chainId));
       }
       await job;
     }
-    return image.layers.map((l) => layerPath(l.diffId));
+    return chains.map(layerPath);
+  }
+
+  /** Pulls an image into the store (see ImageService.pull). */
+  pull(name: string, onEvent?: (e: PullEvent) => void): Promise<ImageRecord> {
+    return this.images.pull(name, onEvent);
+  }
+
+  /** `rmi`: removes an image and the unpacked layer trees nothing uses any more. */
+  async removeImage(name: string, opts: { force?: boolean } = {}): Promise<Array<{ Untagged?: string; Deleted?: string }>> {
+    const used = new Set(this.list().map((c) => c.imageId));
+    const out = await this.images.remove(name, { ...opts, inUse: (id) => used.has(id) });
+    await this.pruneLayerTrees();
+    return out;
+  }
+
+  /** `image prune`: dangling images, then unused layer trees. */
+  async pruneImages(): Promise<{ deleted: string[]; reclaimed: number }> {
+    const used = new Set(this.list().map((c) => c.imageId));
+    const out = await this.images.prune((id) => used.has(id));
+    await this.pruneLayerTrees();
+    return out;
+  }
+
+  /** Removes unpacked layer trees that no image and no container uses. */
+  async pruneLayerTrees(): Promise<string[]> {
+    if (!this.vm.fs.exists(LAYERS_DIR)) return [];
+    const live = new Set<string>();
+    for (const image of await this.images.list()) {
+      for (const c of await chainIds(image.layers.map((l) => l.diffId))) live.add(layerPath(c));
+    }
+    for (const c of this.containers.values()) for (const l of c.layers) live.add(l);
+    const removed: string[] = [];
+    for (const name of this.vm.fs.list(LAYERS_DIR)) {
+      const path = `${LAYERS_DIR}/${name}`;
+      if (name.startsWith('.') || live.has(path) || this.unpacking.has(`sha256:${name}`)) continue;
+      await this.vm.fs.remove(path);
+      removed.push(path);
+    }
+    return removed;
   }
 
   async create(imageName: string, options: CreateOptions = {}): Promise<Container> {
-    const image = this.images.resolve(imageName);
+    const image = await this.images.resolve(imageName);
     const name = options.name?.replace(/^\//, '') ?? randomName((n) => this.nameTaken(n));
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) {
       throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
@@ -159,10 +203,8 @@ export class Engine {
       throw internal(`could not mount the container's root filesystem: ${(e as Error).message}`, e);
     }
 
-    const ref = familiarString(parseReference(imageName.startsWith('sha256:') ? image.references[0] ?? imageName : imageName));
-    const layerIds = image.layers.map((l) => l.diffId);
-    const container = new Container(id, name, ref, image.id, options, hostname, paths, layerIds);
-    for (const l of layerIds) this.layerUsers.set(l, (this.layerUsers.get(l) ?? 0) + 1);
+    // Docker shows the image as it was named at create (`busybox`, an ID, a digest ref).
+    const container = new Container(id, name, imageName, image.id, options, hostname, paths, layers);
     this.containers.set(id, container);
     return container;
   }
@@ -242,11 +284,6 @@ export class Engine {
     // Detaching the per-container tmpfs takes the overlay mounted inside it along.
     await this.vm.agent.umount(c.paths.guestDir, { detach: true, rmdir: true }).catch((e: AgentError) => errors.push(e.message));
     await this.vm.fs.remove(c.paths.bundle);
-    for (const l of c.layers) {
-      const n = (this.layerUsers.get(l) ?? 1) - 1;
-      if (n <= 0) this.layerUsers.delete(l);
-      else this.layerUsers.set(l, n);
-    }
     this.containers.delete(c.id);
     if (errors.length) throw internal(`container ${c.shortId} removed, but unmounting failed: ${errors.join('; ')}`);
   }

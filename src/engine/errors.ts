@@ -9,6 +9,7 @@ export type ErrorCategory =
   | 'invalid-argument'
   | 'failed-precondition'
   | 'conflict'
+  | 'unauthorized'
   | 'unavailable'
   | 'internal';
 

@@ -1,3 +1,4 @@
+import { Decompress } from 'fzstd';
 import { createSHA256 } from 'hash-wasm';
 import { createTarDecoder } from 'modern-tar';
 import { GuestFsError, type GuestFs } from '../vm/guest-fs.js';
@@ -22,13 +23,52 @@ export interface UnpackResult {
   warnings: string[];
 }
 
-/** The 9p path of a layer's unpacked tree, keyed by its diff_id. */
-export function layerPath(diffId: string): string {
-  return `${LAYERS_DIR}/${diffId.replace(/^sha256:/, '')}`;
+/**
+ * The 9p path of a layer's unpacked tree. Keyed by the layer's chain ID (the
+ * layer and everything below it, as containerd keys snapshots): an opaque
+ * directory is turned into whiteouts for what the layers below hold, so the
+ * tree depends on them. Images that share base layers share their trees.
+ */
+export function layerPath(chainId: string): string {
+  return `${LAYERS_DIR}/${chainId.replace(/^sha256:/, '')}`;
 }
 
-function decompressor(mediaType: string): TransformStream<Uint8Array, Uint8Array> | undefined {
+/** OCI chain IDs of a stack of diff_ids, bottom first. */
+export async function chainIds(diffIds: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const d of diffIds) {
+    const prev = out[out.length - 1];
+    out.push(prev ? `sha256:${await sha256Hex(new TextEncoder().encode(`${prev} ${d}`))}` : d);
+  }
+  return out;
+}
+
+async function sha256Hex(data: Uint8Array): Promise<string> {
+  const h = await createSHA256();
+  h.init();
+  h.update(data);
+  return h.digest('hex');
+}
+
+function zstdStream(): TransformStream<Uint8Array, Uint8Array> {
+  let out: TransformStreamDefaultController<Uint8Array>;
+  const d = new Decompress((chunk) => out.enqueue(chunk));
+  return new TransformStream({
+    start(c) {
+      out = c;
+    },
+    transform(chunk) {
+      d.push(chunk);
+    },
+    flush() {
+      d.push(new Uint8Array(0), true);
+    },
+  });
+}
+
+export function decompressor(mediaType: string): TransformStream<Uint8Array, Uint8Array> | undefined {
   if (mediaType.endsWith('gzip')) return new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>;
+  if (mediaType.endsWith('zstd')) return zstdStream();
   if (mediaType === MediaType.OciLayer || mediaType.endsWith('.tar')) return undefined;
   throw new UnsafeLayerError(`unsupported layer media type ${mediaType}`);
 }
@@ -57,9 +97,17 @@ export function safeEntryPath(name: string): string {
 export async function unpackLayer(
   fs: GuestFs,
   blob: Uint8Array | ReadableStream<Uint8Array>,
-  opts: { mediaType: string; diffId: string; onProgress?: (bytes: number) => void },
+  opts: {
+    mediaType: string;
+    diffId: string;
+    /** Defaults to the diff_id: a bottom layer. */
+    chainId?: string;
+    /** The unpacked trees of the layers below, top first. */
+    lowerPaths?: string[];
+    onProgress?: (bytes: number) => void;
+  },
 ): Promise<UnpackResult & { path: string; reused: boolean }> {
-  const final = layerPath(opts.diffId);
+  const final = layerPath(opts.chainId ?? opts.diffId);
   if (fs.exists(final)) return { path: final, reused: true, diffId: opts.diffId, bytes: 0, entries: 0, opaqueDirs: [], warnings: [] };
   fs.mkdirp(LAYERS_DIR);
   const tmp = `${LAYERS_DIR}/.partial-${opts.diffId.replace(/^sha256:/, '').slice(0, 16)}-${Math.random().toString(36).slice(2, 8)}`;
@@ -69,6 +117,7 @@ export async function unpackLayer(
     if (result.diffId !== opts.diffId) {
       throw new UnsafeLayerError(`layer content has diff_id ${result.diffId}, the image config says ${opts.diffId}`);
     }
+    for (const dir of result.opaqueDirs) await hideLowerEntries(fs, tmp, dir, opts.lowerPaths ?? []);
     if (fs.exists(final)) {
       await fs.remove(tmp); // unpacked concurrently by someone else
       return { ...result, path: final, reused: true };
@@ -175,4 +224,27 @@ async function unpackInto(
   // Directory metadata last: creating children must not be blocked by a read-only mode.
   for (const [path, meta] of dirMeta) fs.setMeta(path, meta);
   return { diffId: `sha256:${hasher.digest('hex')}`, bytes, entries: count, opaqueDirs, warnings };
+}
+
+/**
+ * Overlayfs marks an opaque directory with an xattr, which 9p cannot store.
+ * The same effect: a whiteout in this layer for every name the layers below
+ * show in that directory and this layer does not have.
+ */
+async function hideLowerEntries(fs: GuestFs, root: string, dir: string, lowersTopFirst: string[]): Promise<void> {
+  const here = dir ? `${root}/${dir}` : root;
+  const own = new Set(fs.exists(here) ? fs.list(here) : []);
+  const decided = new Set<string>();
+  for (const lower of lowersTopFirst) {
+    const st = fs.stat(dir ? `${lower}/${dir}` : lower);
+    if (!st) continue;
+    if ((st.mode & 0o170000) !== 0o040000) break; // a file or whiteout hides everything further down
+    for (const name of fs.list(dir ? `${lower}/${dir}` : lower)) {
+      if (decided.has(name)) continue;
+      decided.add(name);
+      const entry = fs.stat(`${lower}/${dir ? `${dir}/` : ''}${name}`)!;
+      const isWhiteout = (entry.mode & 0o170000) === 0o020000 && entry.major === 0 && entry.minor === 0;
+      if (!isWhiteout && !own.has(name)) fs.mknodChar(`${here}/${name}`, 0, 0);
+    }
+  }
 }

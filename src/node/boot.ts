@@ -1,12 +1,15 @@
 import { Engine } from '../engine/engine.js';
-import { loadEmbeddedImages } from '../engine/embedded-images.js';
-import { ImageStore } from '../engine/image-store.js';
+import { importEmbeddedImages } from '../engine/embedded-images.js';
+import type { ImageService } from '../engine/image-service.js';
 import { GuestVM, type BootProgress } from '../vm/guest-vm.js';
 import { readManifest } from '../vm/artifacts.js';
 import { FolderArtifactSource, v86WasmPath } from './folder-artifacts.js';
+import { openImageService } from './host.js';
 
 export interface NodeBootOptions {
   guestDir?: string;
+  /** The image store; default: the folder store under the cache dir. */
+  images?: ImageService;
   onProgress?: (p: BootProgress) => void;
   onSerial?: (text: string) => void;
   memoryMiB?: number;
@@ -16,6 +19,8 @@ export interface NodeBootOptions {
 export async function bootNodeEngine(options: NodeBootOptions = {}): Promise<Engine> {
   const artifacts = new FolderArtifactSource(options.guestDir);
   await readManifest(artifacts); // fail fast, with the build command, before anything starts
+  const images = options.images ?? openImageService();
+  await importEmbeddedImages(images, artifacts);
   const vm = await GuestVM.boot({
     artifacts,
     wasmPath: v86WasmPath(),
@@ -23,7 +28,5 @@ export async function bootNodeEngine(options: NodeBootOptions = {}): Promise<Eng
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.onSerial ? { onSerial: options.onSerial } : {}),
   });
-  const images = new ImageStore();
-  for (const image of await loadEmbeddedImages(artifacts)) images.add(image);
   return new Engine(vm, images);
 }

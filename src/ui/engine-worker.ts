@@ -3,8 +3,10 @@
 import * as Comlink from 'comlink';
 import wasmUrl from 'v86/build/v86.wasm?url';
 import { Engine } from '../engine/engine.js';
-import { loadEmbeddedImages } from '../engine/embedded-images.js';
-import { ImageStore } from '../engine/image-store.js';
+import { importEmbeddedImages } from '../engine/embedded-images.js';
+import { ImageService } from '../engine/image-service.js';
+import { RegistryClient } from '../oci/registry-client.js';
+import { IdbContentStore, IdbMetadataStore } from '../store/indexeddb/idb-store.js';
 import type { GuestProcess } from '../vm/agent-client.js';
 import { UrlArtifactSource } from '../vm/artifacts.js';
 import { GuestVM, type BootProgress } from '../vm/guest-vm.js';
@@ -18,9 +20,10 @@ const api: PlaygroundApi = {
   async boot(onProgress: (p: BootProgress) => void) {
     const t0 = performance.now();
     const artifacts = new UrlArtifactSource(new URL('/guest/', self.location.href).href);
+    // Images persist in IndexedDB across visits; the guest boots fresh.
+    const images = new ImageService(new IdbContentStore(), new IdbMetadataStore(), new RegistryClient());
+    await importEmbeddedImages(images, artifacts);
     const vm = await GuestVM.boot({ artifacts, wasmPath: new URL(wasmUrl, self.location.href).href, onProgress });
-    const images = new ImageStore();
-    for (const image of await loadEmbeddedImages(artifacts)) images.add(image);
     engine = new Engine(vm, images);
     return { bootMs: performance.now() - t0, guestId: vm.manifest.id };
   },

@@ -1,9 +1,19 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Engine } from '../../src/engine/engine.js';
 import { bootNodeEngine } from '../../src/node/boot.js';
+import { openImageService, type ImageServiceOptions } from '../../src/node/host.js';
 import { concat } from '../../src/vm/agent-client.js';
 
-export async function bootEngine(): Promise<Engine> {
-  return bootNodeEngine();
+/** A fresh, empty image store folder for one test file. */
+export function tempStoreDir(): string {
+  return mkdtempSync(join(tmpdir(), 'berth-store-'));
+}
+
+/** Boots a guest with its own image store (never the user's). */
+export async function bootEngine(opts: ImageServiceOptions = {}): Promise<Engine> {
+  return bootNodeEngine({ images: openImageService({ dir: tempStoreDir(), ...opts }) });
 }
 
 export interface RunResult {

@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const BIN = join(import.meta.dirname, '../../bin/berth.js');
+const STORE = mkdtempSync(join(tmpdir(), 'berth-cli-store-'));
 
 function berth(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     encoding: 'utf8',
-    env: { ...process.env, ...env },
+    env: { ...process.env, BERTH_STORE: STORE, ...env },
     timeout: 120_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };

@@ -1,0 +1,409 @@
+import { digestHex } from '../oci/digest.js';
+import type { LayoutReader } from '../oci/layout.js';
+import { GUEST_PLATFORM } from '../oci/platform.js';
+import {
+  familiarName,
+  familiarString,
+  formatReference,
+  InvalidReferenceError,
+  parseReference,
+  type ImageReference,
+} from '../oci/reference.js';
+import { RegistryError, type RegistryClient } from '../oci/registry-client.js';
+import { MediaType, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest } from '../oci/types.js';
+import type { ContentStore, MetadataStore } from '../store/content-store.js';
+import { BerthError, conflict, invalidArgument, notFound, unavailable } from './errors.js';
+import { scanLayer } from './layer-scan.js';
+import { UnsafeLayerError } from './layer-unpacker.js';
+
+/**
+ * The metadata layer over the content store: which images exist, their tags
+ * and digests. Blobs are shared by digest across images; a blob no image
+ * refers to is deleted when the last image using it goes (`rmi`, `prune`).
+ */
+
+export interface StoredImage {
+  /** Config digest: Docker's image ID. */
+  id: string;
+  manifestDigest: string;
+  manifestMediaType: string;
+  /** Fully qualified: `docker.io/library/busybox:latest`. */
+  repoTags: string[];
+  /** `docker.io/library/busybox@sha256:…` (the manifest, or the index it came from). */
+  repoDigests: string[];
+  config: ImageConfig;
+  configSize: number;
+  layers: Array<{ digest: string; size: number; mediaType: string; diffId: string }>;
+  /** Other blobs this image holds on to (its manifest, an index). */
+  extraBlobs: string[];
+  lastTagTime: string;
+}
+
+/** An image as the container side needs it. */
+export interface ImageRecord extends StoredImage {
+  /** Sum of the compressed layer sizes. */
+  size: number;
+  readLayer(desc: Descriptor): Promise<Uint8Array>;
+}
+
+export type PullEvent =
+  | { type: 'resolved'; ref: string; digest: string; layers: number }
+  | { type: 'layer'; digest: string; status: 'exists' | 'downloading' | 'done'; bytes: number; total: number };
+
+const KEY = (id: string) => `images/${digestHex(id)}`;
+
+function parse(name: string): ImageReference {
+  try {
+    return parseReference(name);
+  } catch (e) {
+    if (e instanceof InvalidReferenceError) throw invalidArgument(e.message, e);
+    throw e;
+  }
+}
+
+export class ImageService {
+  constructor(
+    private readonly content: ContentStore,
+    private readonly meta: MetadataStore,
+    private readonly registry?: RegistryClient,
+  ) {}
+
+  async list(): Promise<ImageRecord[]> {
+    const out: ImageRecord[] = [];
+    for (const key of await this.meta.keys('images/')) {
+      const s = await this.meta.get<StoredImage>(key);
+      if (s) out.push(this.record(s));
+    }
+    return out;
+  }
+
+  /** Finds a local image by reference or (short) ID; Docker's message when it is not here. */
+  async resolve(name: string): Promise<ImageRecord> {
+    const found = await this.find(name);
+    if (found) return found;
+    throw notFound(`Unable to find image '${familiarString(parse(name))}' locally`);
+  }
+
+  async find(name: string): Promise<ImageRecord | undefined> {
+    const all = await this.list();
+    const hex = name.replace(/^sha256:/, '');
+    if (/^[a-f0-9]{12,64}$/.test(hex)) {
+      const byId = all.filter((r) => digestHex(r.id).startsWith(hex));
+      if (byId.length === 1) return byId[0];
+    }
+    const ref = parse(name);
+    const full = formatReference(ref);
+    if (ref.digest) {
+      return all.find((r) => r.repoDigests.some((d) => d.endsWith(`@${ref.digest}`) && d.startsWith(`${ref.domain}/${ref.path}@`)) || r.manifestDigest === ref.digest);
+    }
+    return all.find((r) => r.repoTags.includes(full));
+  }
+
+  /** Pulls an image for linux/386; blobs already stored are not downloaded again. */
+  async pull(name: string, onEvent?: (e: PullEvent) => void): Promise<ImageRecord> {
+    if (!this.registry) throw unavailable('no registry client is configured');
+    const ref = parse(name);
+    const added: string[] = [];
+    try {
+      const resolved = await this.registry.resolve(ref, GUEST_PLATFORM).catch(mapRegistryError);
+      const manifest = resolved.manifest;
+      onEvent?.({ type: 'resolved', ref: familiarString(ref), digest: resolved.index?.digest ?? resolved.manifestDigest, layers: manifest.layers.length });
+      let config: ImageConfig;
+      if (await this.content.has(manifest.config.digest)) {
+        config = JSON.parse(new TextDecoder().decode((await this.content.get(manifest.config.digest))!));
+      } else {
+        const fetched = await this.registry.fetchConfig(ref, manifest.config).catch(mapRegistryError);
+        config = fetched.config;
+        await this.content.put(manifest.config, fetched.bytes);
+        added.push(manifest.config.digest);
+      }
+      checkManifest(manifest, config, familiarString(ref));
+      await mapLimit(manifest.layers, 3, async (layer) => {
+        if (await this.content.has(layer.digest)) {
+          onEvent?.({ type: 'layer', digest: layer.digest, status: 'exists', bytes: layer.size, total: layer.size });
+          return;
+        }
+        onEvent?.({ type: 'layer', digest: layer.digest, status: 'downloading', bytes: 0, total: layer.size });
+        const stream = await this.registry!.fetchBlob(ref, layer).catch(mapRegistryError);
+        await this.content.put(layer, stream, (bytes) =>
+          onEvent?.({ type: 'layer', digest: layer.digest, status: 'downloading', bytes, total: layer.size }),
+        );
+        added.push(layer.digest);
+        await checkLayer((await this.content.get(layer.digest))!, layer, config, manifest, familiarString(ref));
+        onEvent?.({ type: 'layer', digest: layer.digest, status: 'done', bytes: layer.size, total: layer.size });
+      });
+      for (const [digest, bytes] of [[resolved.manifestDigest, resolved.manifestBytes], ...(resolved.index ? [[resolved.index.digest, resolved.index.bytes]] : [])] as Array<[string, Uint8Array]>) {
+        if (!(await this.content.has(digest))) {
+          await this.content.put({ digest, size: bytes.length }, bytes);
+          added.push(digest);
+        }
+      }
+      const repoDigest = `${ref.domain}/${ref.path}@${resolved.index?.digest ?? resolved.manifestDigest}`;
+      return await this.commit({
+        id: manifest.config.digest,
+        manifestDigest: resolved.manifestDigest,
+        manifestMediaType: resolved.manifestMediaType,
+        config,
+        configSize: manifest.config.size,
+        layers: manifest.layers.map((l, i) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType, diffId: config.rootfs.diff_ids[i]! })),
+        extraBlobs: [resolved.manifestDigest, ...(resolved.index ? [resolved.index.digest] : [])],
+        repoTags: ref.tag ? [formatReference({ ...ref, digest: undefined } as ImageReference)] : [],
+        repoDigests: [repoDigest],
+      });
+    } catch (e) {
+      // Leave the store as it was: drop what this pull added that no image refers to.
+      await this.collect(added);
+      throw e;
+    }
+  }
+
+  /**
+   * Imports the linux/386 image of an OCI layout (the embedded images, `load`),
+   * verifying every blob, under the given references.
+   */
+  async importLayout(reader: LayoutReader, refs: string[], indexDescriptor?: Descriptor): Promise<ImageRecord> {
+    const added: string[] = [];
+    const read = async (desc: Descriptor) => {
+      const bytes = await reader.read(`blobs/sha256/${digestHex(desc.digest)}`).catch((e) => {
+        throw invalidArgument(`the archive lacks blob ${desc.digest}`, e);
+      });
+      if (!(await this.content.has(desc.digest))) {
+        await this.content.put(desc, bytes);
+        added.push(desc.digest);
+      }
+      return bytes;
+    };
+    try {
+      let desc = indexDescriptor;
+      if (!desc) {
+        const index = JSON.parse(new TextDecoder().decode(await reader.read('index.json'))) as ImageIndex;
+        desc = index.manifests.find((m) => !m.platform || (m.platform.os === 'linux' && m.platform.architecture === '386')) ?? index.manifests[0];
+        if (!desc) throw invalidArgument('the image layout lists no manifest');
+      }
+      let manifestBytes = await read(desc);
+      let mediaType = desc.mediaType;
+      let manifestDigest = desc.digest;
+      if (mediaType === MediaType.OciIndex || mediaType === MediaType.DockerManifestList) {
+        const nested = JSON.parse(new TextDecoder().decode(manifestBytes)) as ImageIndex;
+        const m = nested.manifests.find((x) => x.platform?.os === 'linux' && x.platform.architecture === '386');
+        if (!m) throw invalidArgument('the image layout has no linux/386 manifest');
+        manifestBytes = await read(m);
+        mediaType = m.mediaType;
+        manifestDigest = m.digest;
+      }
+      const manifest = JSON.parse(new TextDecoder().decode(manifestBytes)) as ImageManifest;
+      const config = JSON.parse(new TextDecoder().decode(await read(manifest.config))) as ImageConfig;
+      if (config.os !== 'linux' || config.architecture !== '386') {
+        throw invalidArgument(`the image is for ${config.os}/${config.architecture}, not linux/386`);
+      }
+      checkManifest(manifest, config, refs[0] ?? 'the image');
+      for (const l of manifest.layers) {
+        const fresh = !(await this.content.has(l.digest));
+        const bytes = await read(l);
+        if (fresh) await checkLayer(bytes, l, config, manifest, refs[0] ?? 'the image');
+      }
+      const parsed = refs.map(parse);
+      return await this.commit({
+        id: manifest.config.digest,
+        manifestDigest,
+        manifestMediaType: mediaType,
+        config,
+        configSize: manifest.config.size,
+        layers: manifest.layers.map((l, i) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType, diffId: config.rootfs.diff_ids[i]! })),
+        extraBlobs: [...new Set([desc.digest, manifestDigest])],
+        repoTags: parsed.filter((r) => r.tag).map((r) => formatReference({ domain: r.domain, path: r.path, tag: r.tag! })),
+        repoDigests: [],
+      });
+    } catch (e) {
+      await this.collect(added);
+      throw e;
+    }
+  }
+
+  /** `tag SOURCE TARGET` */
+  async tag(source: string, target: string): Promise<void> {
+    const image = await this.resolve(source);
+    const ref = parse(target);
+    if (ref.digest) throw invalidArgument(`refusing to create a tag with a digest reference: ${target}`);
+    await this.commit({ ...image, repoTags: [formatReference(ref)] });
+  }
+
+  /**
+   * `rmi NAME`: untags a tag; deletes the image when no tag is left (or when
+   * named by ID, with `force` if it has several tags). `inUse` says whether a
+   * container uses an image ID.
+   */
+  async remove(name: string, opts: { force?: boolean; inUse?: (id: string) => boolean } = {}): Promise<Array<{ Untagged?: string; Deleted?: string }>> {
+    const image = await this.resolve(name).catch((e) => {
+      if (e instanceof BerthError && e.category === 'not-found') throw notFound(`No such image: ${name}`);
+      throw e;
+    });
+    const out: Array<{ Untagged?: string; Deleted?: string }> = [];
+    const byId = digestHex(image.id).startsWith(name.replace(/^sha256:/, '')) && /^(sha256:)?[a-f0-9]{12,64}$/.test(name);
+    let tags = image.repoTags;
+    if (!byId) {
+      const full = formatReference(parse(name));
+      tags = image.repoTags.filter((t) => t !== full);
+      out.push({ Untagged: familiarString(parse(full)) });
+    } else if (tags.length > 1 && !opts.force) {
+      throw conflict(`unable to delete ${digestHex(image.id).slice(0, 12)} (must be forced) - image is referenced in multiple repositories`);
+    } else {
+      for (const t of tags) out.push({ Untagged: familiarString(parse(t)) });
+      tags = [];
+    }
+    if (tags.length > 0) {
+      await this.meta.set(KEY(image.id), { ...stored(image), repoTags: tags });
+      return out;
+    }
+    if (opts.inUse?.(image.id) && !opts.force) {
+      if (!byId) {
+        // The tag is gone, the image stays (dangling) for its containers, as Docker does.
+        await this.meta.set(KEY(image.id), { ...stored(image), repoTags: [] });
+        return out;
+      }
+      throw conflict(`conflict: unable to delete ${digestHex(image.id).slice(0, 12)} (cannot be forced) - image is being used by a container`);
+    }
+    await this.meta.delete(KEY(image.id));
+    out.push({ Deleted: image.id });
+    await this.collect([image.id, ...image.extraBlobs, ...image.layers.map((l) => l.digest)]);
+    return out;
+  }
+
+  /** `image prune`: removes dangling (untagged) images no container uses. */
+  async prune(inUse: (id: string) => boolean = () => false): Promise<{ deleted: string[]; reclaimed: number }> {
+    const deleted: string[] = [];
+    let reclaimed = 0;
+    for (const image of await this.list()) {
+      if (image.repoTags.length > 0 || inUse(image.id)) continue;
+      await this.meta.delete(KEY(image.id));
+      reclaimed += await this.collect([image.id, ...image.extraBlobs, ...image.layers.map((l) => l.digest)]);
+      deleted.push(image.id);
+    }
+    return { deleted, reclaimed };
+  }
+
+  /** Docker-shaped `image inspect` JSON. */
+  inspect(image: ImageRecord): object {
+    const c = image.config;
+    return {
+      Id: image.id,
+      RepoTags: image.repoTags.map((t) => familiarString(parse(t))),
+      RepoDigests: image.repoDigests.map((d) => {
+        const [repo, digest] = d.split('@');
+        return `${familiarName(parse(repo!))}@${digest}`;
+      }),
+      Parent: '',
+      Comment: c.history?.at(-1)?.comment ?? '',
+      Created: c.created ?? '',
+      DockerVersion: '',
+      Author: '',
+      Config: {
+        Env: c.config?.Env ?? [],
+        Cmd: c.config?.Cmd ?? null,
+        Entrypoint: c.config?.Entrypoint ?? null,
+        WorkingDir: c.config?.WorkingDir ?? '',
+        User: c.config?.User ?? '',
+        Labels: c.config?.Labels ?? null,
+        ExposedPorts: c.config?.ExposedPorts,
+        Volumes: c.config?.Volumes ?? null,
+        StopSignal: c.config?.StopSignal,
+      },
+      Architecture: c.architecture,
+      Os: c.os,
+      Size: image.size,
+      RootFS: { Type: 'layers', Layers: c.rootfs.diff_ids },
+      Metadata: { LastTagTime: image.lastTagTime },
+    };
+  }
+
+  /** Deletes the given blobs that no image refers to; returns the bytes freed. */
+  private async collect(candidates: string[]): Promise<number> {
+    if (candidates.length === 0) return 0;
+    const live = new Set<string>();
+    for (const r of await this.list()) for (const d of [r.id, ...r.extraBlobs, ...r.layers.map((l) => l.digest)]) live.add(d);
+    let freed = 0;
+    for (const d of new Set(candidates)) {
+      if (live.has(d)) continue;
+      const info = await this.content.info(d);
+      if (await this.content.delete(d)) freed += info?.size ?? 0;
+    }
+    return freed;
+  }
+
+  /** Writes an image record; a tag moves from any image that held it. */
+  private async commit(image: Omit<StoredImage, 'lastTagTime'> & { lastTagTime?: string }): Promise<ImageRecord> {
+    const existing = await this.meta.get<StoredImage>(KEY(image.id));
+    const now = new Date().toISOString();
+    for (const other of await this.list()) {
+      if (other.id === image.id) continue;
+      const kept = other.repoTags.filter((t) => !image.repoTags.includes(t));
+      if (kept.length !== other.repoTags.length) await this.meta.set(KEY(other.id), { ...stored(other), repoTags: kept });
+    }
+    const merged: StoredImage = {
+      ...stored(image as StoredImage),
+      repoTags: [...new Set([...(existing?.repoTags ?? []), ...image.repoTags])],
+      repoDigests: [...new Set([...(existing?.repoDigests ?? []), ...image.repoDigests])],
+      extraBlobs: [...new Set([...(existing?.extraBlobs ?? []), ...image.extraBlobs])],
+      lastTagTime: image.repoTags.length ? now : (existing?.lastTagTime ?? now),
+    };
+    await this.meta.set(KEY(image.id), merged);
+    return this.record(merged);
+  }
+
+  private record(s: StoredImage): ImageRecord {
+    return {
+      ...s,
+      size: s.layers.reduce((n, l) => n + l.size, 0),
+      readLayer: async (desc) => {
+        const data = await this.content.get(desc.digest);
+        if (!data) throw notFound(`layer ${desc.digest} is missing from the store; pull the image again`);
+        return data;
+      },
+    };
+  }
+}
+
+function stored(r: StoredImage | ImageRecord): StoredImage {
+  const { id, manifestDigest, manifestMediaType, repoTags, repoDigests, config, configSize, layers, extraBlobs, lastTagTime } = r;
+  return { id, manifestDigest, manifestMediaType, repoTags, repoDigests, config, configSize, layers, extraBlobs, lastTagTime };
+}
+
+function checkManifest(manifest: ImageManifest, config: ImageConfig, name: string): void {
+  if (config.rootfs?.diff_ids?.length !== manifest.layers.length) {
+    throw invalidArgument(`image ${name} is inconsistent: its config lists ${config.rootfs?.diff_ids?.length ?? 0} layers, its manifest ${manifest.layers.length}`);
+  }
+  for (const l of manifest.layers) digestHex(l.digest);
+}
+
+async function checkLayer(blob: Uint8Array, layer: Descriptor, config: ImageConfig, manifest: ImageManifest, name: string): Promise<void> {
+  const diffId = config.rootfs.diff_ids[manifest.layers.indexOf(layer)]!;
+  try {
+    await scanLayer(blob, layer.mediaType, diffId);
+  } catch (e) {
+    if (e instanceof UnsafeLayerError) throw invalidArgument(`image ${name}: layer ${layer.digest}: ${e.message}`, e);
+    throw e;
+  }
+}
+
+function mapRegistryError(e: unknown): never {
+  if (e instanceof RegistryError) {
+    const category = ({ unauthorized: 'unauthorized', 'not-found': 'not-found', platform: 'invalid-argument', 'bad-manifest': 'invalid-argument', network: 'unavailable', protocol: 'internal' } as const)[e.kind];
+    throw new BerthError(category, e.message, { cause: e });
+  }
+  throw e;
+}
+
+async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const errors: unknown[] = [];
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length && errors.length === 0) {
+        const item = items[next++]!;
+        await fn(item).catch((e) => errors.push(e));
+      }
+    }),
+  );
+  if (errors.length) throw errors[0];
+}
+
