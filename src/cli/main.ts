@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { CommandNotRunnableError, type Engine } from '../engine/engine.js';
 import { BerthError } from '../engine/errors.js';
 import type { ImageService } from '../engine/image-service.js';
-import { familiarString, parseReference } from '../oci/reference.js';
+import { familiarString, formatReference, parseReference } from '../oci/reference.js';
 import { GuestNotBuiltError } from '../vm/artifacts.js';
 import { bootNodeEngine } from '../node/boot.js';
 import { openImageService } from '../node/host.js';
@@ -50,12 +50,19 @@ function reportError(e: unknown): number {
 
 /** `pull` with Docker's output. */
 async function pullWithProgress(images: ImageService, name: string): Promise<void> {
+  const ref = parseReference(name);
+  const last = name.slice(name.lastIndexOf('/') + 1);
+  if (!last.includes(':') && !name.includes('@')) process.stdout.write('Using default tag: latest\n');
   const progress = new PullProgress(process.stdout);
-  const image = await images.pull(name, (e) => progress.event(e));
-  const ref = familiarString(parseReference(name));
+  let downloaded = false;
+  const image = await images.pull(name, (e) => {
+    if (e.type === 'layer' && e.status === 'done') downloaded = true;
+    progress.event(e);
+  });
+  const familiar = familiarString(ref);
   process.stdout.write(`Digest: ${image.repoDigests.at(-1)?.split('@')[1] ?? image.manifestDigest}\n`);
-  process.stdout.write(`Status: Image is up to date for ${ref}\n`);
-  process.stdout.write(`${parseReference(name).domain}/${parseReference(name).path}:${parseReference(name).tag ?? 'latest'}\n`);
+  process.stdout.write(downloaded ? `Status: Downloaded newer image for ${familiar}\n` : `Status: Image is up to date for ${familiar}\n`);
+  process.stdout.write(`${formatReference(ref)}\n`);
 }
 
 async function runCommand(image: string, cmd: string[], flags: RunFlags): Promise<number> {

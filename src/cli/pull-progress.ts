@@ -30,7 +30,8 @@ export class PullProgress {
 
   event(e: PullEvent): void {
     if (e.type === 'resolved') {
-      this.out.write(`${e.ref.replace(/:[^:/]+$/, '')}: Pulling from ${e.ref.split(':')[0]}\n`);
+      const tag = /:([^:/]+)$/.exec(e.ref)?.[1] ?? 'latest';
+      this.out.write(`${tag}: Pulling from ${e.ref.replace(/:[^:/]+$/, '')}\n`);
       return;
     }
     const text =

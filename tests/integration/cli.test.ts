@@ -1,8 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { busyboxBaseEntries, fileEntry, makeLayoutDir, writeLayout } from '../fixtures/oci-layouts.js';
+import { startRegistry, type TestRegistry } from '../fixtures/registry.js';
 
 const BIN = join(import.meta.dirname, '../../bin/berth.js');
 const STORE = mkdtempSync(join(tmpdir(), 'berth-cli-store-'));
@@ -53,5 +55,53 @@ describe('berth run', () => {
     const r = berth(['run', '--rm', 'busybox', 'true'], { BERTH_GUEST_DIR: empty });
     expect(r.code).toBe(125);
     expect(r.stderr).toMatch(/guest is not built.*npm run build:guest/);
+  });
+});
+
+describe('berth image commands', () => {
+  let registry: TestRegistry;
+  let host: string;
+  beforeAll(async () => {
+    registry = await startRegistry();
+    host = registry.host;
+    const dir = await makeLayoutDir();
+    await writeLayout(dir, { layers: [await busyboxBaseEntries(), [fileEntry('etc/cli-test', 'pulled\n')]], refName: 'latest' });
+    await registry.push(dir, 'clitest:latest');
+  });
+  afterAll(() => registry?.stop());
+
+  it('pulls with Docker-style output, lists, runs, saves, removes and loads', () => {
+    const pull = berth(['pull', `${host}/clitest`]);
+    expect(pull.code, pull.stderr).toBe(0);
+    expect(pull.stdout).toMatch(/^Using default tag: latest\nlatest: Pulling from .*clitest\n/);
+    expect(pull.stdout).toMatch(/Pull complete/);
+    expect(pull.stdout).toMatch(/Status: Downloaded newer image for .*clitest:latest/);
+    expect(berth(['pull', `${host}/clitest`]).stdout).toMatch(/Status: Image is up to date/);
+
+    const images = berth(['images']);
+    expect(images.stdout.split('\n')[0]).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE$/);
+    expect(images.stdout).toMatch(new RegExp(`${host.replace(/\./g, '\\.')}/clitest\\s+latest\\s+[0-9a-f]{12}`));
+
+    expect(berth(['run', '--rm', `${host}/clitest`, 'cat', '/etc/cli-test']).stdout).toBe('pulled\n');
+
+    const archive = join(mkdtempSync(join(tmpdir(), 'berth-save-')), 'img.tar');
+    expect(berth(['save', '-o', archive, `${host}/clitest`]).code).toBe(0);
+    const rmi = berth(['rmi', `${host}/clitest`]);
+    expect(rmi.stdout).toMatch(/^Untagged: .*clitest:latest\nDeleted: sha256:[0-9a-f]{64}\n$/);
+    expect(berth(['images', '-q']).stdout).not.toMatch(/clitest/);
+    const load = berth(['load', '-i', archive]);
+    expect(load.stdout).toBe(`Loaded image: ${host}/clitest:latest\n`);
+    expect(berth(['image', 'inspect', `${host}/clitest`]).stdout).toMatch(/"Architecture": "386"/);
+  });
+
+  it('reports a missing image to rmi and a bad archive to load', () => {
+    const rmi = berth(['rmi', 'nosuch:tag']);
+    expect(rmi.code).not.toBe(0);
+    expect(rmi.stderr).toMatch(/No such image: nosuch:tag/);
+    const bad = join(mkdtempSync(join(tmpdir(), 'berth-bad-')), 'bad.tar');
+    writeFileSync(bad, 'junk');
+    const load = berth(['load', '-i', bad]);
+    expect(load.code).toBe(125);
+    expect(load.stderr).toMatch(/not a valid tar|neither index.json/);
   });
 });
