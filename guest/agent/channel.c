@@ -21,6 +21,7 @@ static int accepted_type(uint8_t t)
 	switch (t) {
 	case BR_PING: case BR_EXEC: case BR_STDIN: case BR_STDIN_EOF:
 	case BR_SIGNAL: case BR_RESIZE: case BR_MOUNT: case BR_UMOUNT:
+	case BR_CLIENT_STDOUT: case BR_CLIENT_STDERR: case BR_CLIENT_EXIT: case BR_CLIENT_RAW:
 		return 1;
 	}
 	return 0;
@@ -163,10 +164,9 @@ uint8_t *channel_reserve(struct channel *ch, size_t max)
 	return ch->out.data + ch->out.len + BR_HEADER_SIZE;
 }
 
-void channel_commit(struct channel *ch, uint8_t type, uint32_t id, size_t len)
+/* Fill the header in front of a payload already at h + BR_HEADER_SIZE. */
+static void put_header(uint8_t *h, uint8_t type, uint32_t id, size_t len)
 {
-	uint8_t *h = ch->out.data + ch->out.len;
-
 	h[0] = BR_MAGIC0;
 	h[1] = BR_MAGIC1;
 	h[2] = type;
@@ -174,6 +174,11 @@ void channel_commit(struct channel *ch, uint8_t type, uint32_t id, size_t len)
 	put_u32(h + 4, id);
 	put_u32(h + 8, (uint32_t)len);
 	put_u32(h + 12, crc32_update(crc32_update(0, h, 12), h + BR_HEADER_SIZE, len));
+}
+
+void channel_commit(struct channel *ch, uint8_t type, uint32_t id, size_t len)
+{
+	put_header(ch->out.data + ch->out.len, type, id, len);
 	ch->out.len += BR_HEADER_SIZE + len;
 }
 
@@ -218,4 +223,45 @@ int channel_flush(struct channel *ch)
 		buf_consume(&ch->out, n);
 	}
 	return 0;
+}
+
+/* ---- strict framing, for the docker socket ---- */
+
+int frame_append(struct buf *b, uint8_t type, uint32_t id, const void *p, size_t len)
+{
+	int r;
+
+	if (len > BR_MAX_PAYLOAD)
+		return -EMSGSIZE;
+	if ((r = buf_reserve(b, BR_HEADER_SIZE + len)) < 0)
+		return r;
+	if (len)
+		memcpy(b->data + b->len + BR_HEADER_SIZE, p, len);
+	put_header(b->data + b->len, type, id, len);
+	b->len += BR_HEADER_SIZE + len;
+	return 0;
+}
+
+long frame_parse(const uint8_t *p, size_t n, struct frame *f)
+{
+	uint32_t len;
+
+	if (n >= 1 && p[0] != BR_MAGIC0)
+		return -EBADMSG;
+	if (n >= 2 && p[1] != BR_MAGIC1)
+		return -EBADMSG;
+	if (n < BR_HEADER_SIZE)
+		return 0;
+	len = get_u32(p + 8);
+	if (len > BR_MAX_PAYLOAD)
+		return -EBADMSG;
+	if (n < BR_HEADER_SIZE + (size_t)len)
+		return 0;
+	if (crc32_update(crc32_update(0, p, 12), p + BR_HEADER_SIZE, len) != get_u32(p + 12))
+		return -EBADMSG;
+	f->type = p[2];
+	f->id = get_u32(p + 4);
+	f->payload = p + BR_HEADER_SIZE;
+	f->len = len;
+	return BR_HEADER_SIZE + (long)len;
 }

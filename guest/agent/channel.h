@@ -47,4 +47,18 @@ void channel_send_error(struct channel *ch, uint32_t id, const char *code, const
 int channel_flush(struct channel *ch);
 static inline size_t channel_pending(const struct channel *ch) { return buf_used(&ch->out); }
 
+/* Strict framing for the docker socket (client.c, sessions.c): same frames,
+ * but no resync: a bad frame ends that connection. */
+struct frame {
+	uint8_t type;
+	uint32_t id;
+	const uint8_t *payload; /* points into the parsed bytes */
+	uint32_t len;
+};
+/* Append one frame to b. Returns 0, -EMSGSIZE or -ENOMEM. */
+int frame_append(struct buf *b, uint8_t type, uint32_t id, const void *p, size_t len);
+/* Parse the frame at the start of p[0..n): its size (> 0) with *f filled, 0
+ * if more bytes are needed, or -EBADMSG (no magic, oversized, CRC). */
+long frame_parse(const uint8_t *p, size_t n, struct frame *f);
+
 #endif

@@ -9,12 +9,6 @@
 
 #include "agent.h"
 
-/* What a pollfd slot filled by exec_poll_fill() refers to. */
-struct pollref {
-	struct proc *p;
-	int kind;
-};
-
 #define EXEC_POLLS_PER_PROC 6
 
 void exec_start(struct agent *ag, uint32_t id, const uint8_t *p, uint32_t len);

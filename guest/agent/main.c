@@ -1,11 +1,16 @@
 /* berth-agent: serves the Berth engine over a virtio-console port.
  *
- *   berth-agent [--fd N | DEVICE]     (DEVICE defaults to /dev/hvc1)
+ *   berth-agent [--docker-socket PATH] [--fd N | DEVICE]   (DEVICE: /dev/hvc1)
+ *   docker ARGS...        (the same binary under that name: client.c)
  *
  * One thread, one poll() loop, every fd non-blocking. The protocol is in
  * docs/protocol.md; see protocol.h for how this agent reads it. In device
  * mode the agent is usually PID 1, so it never exits: if the port reads EOF
  * it is reopened. With --fd (tests) EOF ends the agent.
+ *
+ * `docker` clients in the guest connect to a Unix socket (sessions.c), by
+ * default BR_DOCKER_SOCKET in device mode; with --fd only if
+ * --docker-socket is given.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,9 +24,11 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "client.h"
 #include "exec.h"
 #include "mounts.h"
 #include "protocol.h"
+#include "sessions.h"
 
 /* Stop reading process output while this much waits for the port. */
 #define SEND_HIGH (256u << 10)
@@ -40,6 +47,9 @@ static void on_frame(void *ctx, uint8_t type, uint32_t id, const uint8_t *p, uin
 	case BR_RESIZE: exec_resize(ag, id, p, len); break;
 	case BR_MOUNT: mounts_mount(ag, id, p, len); break;
 	case BR_UMOUNT: mounts_umount(ag, id, p, len); break;
+	case BR_CLIENT_STDOUT: case BR_CLIENT_STDERR: case BR_CLIENT_EXIT: case BR_CLIENT_RAW:
+		sessions_host_frame(ag, type, id, p, len);
+		break;
 	}
 }
 
@@ -77,10 +87,12 @@ static void channel_lost(struct agent *ag, int64_t now, int err)
 {
 	if (!ag->device) {
 		exec_kill_all(ag);
+		sessions_shutdown(ag);
 		exit(err ? 1 : 0);
 	}
 	fprintf(stderr, "berth-agent: %s: %s, reopening\n", ag->device, err ? strerror(err) : "EOF");
 	channel_detach(&ag->ch);
+	sessions_drop_all(ag);
 	ag->reopen_at = now + REOPEN_MS;
 }
 
@@ -97,31 +109,49 @@ static int64_t earliest(int64_t a, int64_t b)
 	return a < 0 ? b : b < 0 ? a : a < b ? a : b;
 }
 
+static int usage(void)
+{
+	fprintf(stderr, "usage: berth-agent [--docker-socket PATH] [--fd N | DEVICE]   (DEVICE: /dev/hvc1)\n");
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
-	struct agent ag = { .device = "/dev/hvc1", .sigfd = -1 };
+	struct agent ag = { .device = "/dev/hvc1", .sigfd = -1, .docker_fd = -1 };
+	const char *docker_socket = NULL, *name = argc > 0 ? strrchr(argv[0], '/') : NULL;
 	struct pollfd *pfd = NULL;
 	struct pollref *ref = NULL;
 	size_t cap = 0;
 	int64_t finish_due = -1;
 	sigset_t chld;
-	int fd = -1;
+	int fd = -1, have_port = 0;
 
-	if (argc == 3 && !strcmp(argv[1], "--fd")) {
-		char *end;
-		long v = strtol(argv[2], &end, 10);
-		if (*end || end == argv[2] || v < 0 || v > 1 << 20 || fcntl((int)v, F_GETFD) < 0) {
-			fprintf(stderr, "berth-agent: --fd %s: not an open fd\n", argv[2]);
-			return 2;
+	name = name ? name + 1 : argc > 0 ? argv[0] : "";
+	if (!strcmp(name, "docker"))
+		return client_main(argc, argv);
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--fd") && i + 1 < argc && !have_port) {
+			char *end, *arg = argv[++i];
+			long v = strtol(arg, &end, 10);
+			if (*end || end == arg || v < 0 || v > 1 << 20 || fcntl((int)v, F_GETFD) < 0) {
+				fprintf(stderr, "berth-agent: --fd %s: not an open fd\n", arg);
+				return 2;
+			}
+			fd = (int)v;
+			ag.device = NULL;
+			have_port = 1;
+		} else if (!strcmp(argv[i], "--docker-socket") && i + 1 < argc && argv[i + 1][0]) {
+			docker_socket = argv[++i];
+		} else if (argv[i][0] != '-' && !have_port) {
+			ag.device = argv[i];
+			have_port = 1;
+		} else {
+			return usage();
 		}
-		fd = (int)v;
-		ag.device = NULL;
-	} else if (argc == 2 && argv[1][0] != '-') {
-		ag.device = argv[1];
-	} else if (argc != 1) {
-		fprintf(stderr, "usage: berth-agent [--fd N | DEVICE]   (DEVICE: /dev/hvc1)\n");
-		return 2;
 	}
+	if (!docker_socket && ag.device)
+		docker_socket = BR_DOCKER_SOCKET;
 
 	ensure_stdio();
 	signal(SIGPIPE, SIG_IGN); /* EPIPE instead */
@@ -133,6 +163,12 @@ int main(int argc, char **argv)
 	    channel_init(&ag.ch, on_frame, &ag) < 0) {
 		perror("berth-agent: setup");
 		return 1;
+	}
+	if (docker_socket) {
+		int r = sessions_listen(&ag, docker_socket);
+		if (r < 0) /* serve the host anyway: only `docker` in the guest is lost */
+			fprintf(stderr, "berth-agent: docker socket %s: %s (no docker in the guest)\n",
+				docker_socket, strerror(-r));
 	}
 	if (fd >= 0) {
 		int r = channel_attach(&ag.ch, fd);
@@ -147,8 +183,9 @@ int main(int argc, char **argv)
 
 	for (;;) {
 		int64_t now = now_ms(), due = finish_due;
-		size_t n = 0, base, need = 2 + EXEC_POLLS_PER_PROC * exec_count(&ag);
-		int ch_slot = -1, timeout;
+		size_t n = 0, base, sbase, need = 2 + EXEC_POLLS_PER_PROC * exec_count(&ag) +
+						  sessions_poll_count(&ag);
+		int ch_slot = -1, timeout, port_free;
 
 		if (ag.ch.fd < 0 && now >= ag.reopen_at)
 			open_device(&ag, now);
@@ -170,9 +207,11 @@ int main(int argc, char **argv)
 		} else {
 			due = earliest(due, ag.reopen_at);
 		}
+		port_free = channel_pending(&ag.ch) < SEND_HIGH;
 		base = n;
-		n += exec_poll_fill(&ag, pfd + n, ref + n, cap - n,
-				    channel_pending(&ag.ch) < SEND_HIGH, now);
+		n += exec_poll_fill(&ag, pfd + n, ref + n, cap - n, port_free, now);
+		sbase = n;
+		n += sessions_poll_fill(&ag, pfd + n, ref + n, cap - n, port_free && ag.ch.fd >= 0, now);
 		timeout = due < 0 ? -1 : due <= now ? 0 : (int)(due - now);
 
 		if (poll(pfd, n, timeout) < 0 && errno != EINTR) {
@@ -188,12 +227,13 @@ int main(int argc, char **argv)
 			if (r != 0)
 				channel_lost(&ag, now, r < 0 ? -r : 0);
 		}
-		exec_poll_handle(&ag, pfd + base, ref + base, n - base, now);
+		exec_poll_handle(&ag, pfd + base, ref + base, sbase - base, now);
+		sessions_poll_handle(&ag, pfd + sbase, ref + sbase, n - sbase, now);
 		if (pfd[0].revents)
 			exec_reap(&ag, now);
 		if (ag.ch.fd >= 0)
 			channel_check_timeout(&ag.ch, now);
-		finish_due = exec_finish(&ag, now);
+		finish_due = earliest(exec_finish(&ag, now), sessions_finish(&ag, now));
 		if (ag.ch.fd >= 0) {
 			int r = channel_flush(&ag.ch);
 			if (r < 0)

@@ -9,28 +9,6 @@
 
 #include "protocol.h"
 
-/* mkdir -p. Returns 0 or -errno. */
-static int mkdir_p(const char *path)
-{
-	char buf[PATH_MAX];
-	size_t n = strlen(path);
-
-	if (n == 0 || n >= sizeof(buf))
-		return n ? -ENAMETOOLONG : -ENOENT;
-	memcpy(buf, path, n + 1);
-	for (char *s = buf + 1;; s++) {
-		if (*s != '/' && *s)
-			continue;
-		char c = *s;
-		*s = 0;
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		if (!c)
-			return 0;
-		*s = c;
-	}
-}
-
 /*
  * With `p`, an overlay's upperdir= and workdir= are created too: they live in
  * a fresh tmpfs the host just mounted, and the host cannot mkdir in the guest.

@@ -36,6 +36,30 @@
  *    extra bytes are ignored. Shorter ones get `EINVAL`.
  *  - HELLO is sent each time the channel is (re)opened: in device mode the
  *    agent (PID 1) reopens the port if it ever reads EOF, instead of exiting.
+ *
+ * Client sessions (`docker` in the guest, sessions.c and client.c):
+ *  - The socket listens by default in device mode only; with --fd (tests)
+ *    only when --docker-socket PATH is given. If it cannot listen, the agent
+ *    logs that and serves the host without it.
+ *  - Clients are accepted and read only while the port is open; when the
+ *    port is lost (device mode) every client is disconnected (it prints "lost
+ *    connection", exit 125): the host that would answer them is gone.
+ *  - Session ids are 0x80000000 | n, n = 1, 2, ... (wrapping to 1 after
+ *    0x7fffffff), skipping ids still in use.
+ *  - From a client the agent takes CLIENT_OPEN (first and once), then
+ *    CLIENT_STDIN, STDIN_EOF, RESIZE, SIGNAL, relayed verbatim; the client's
+ *    id field is ignored. Anything else (other types, a second OPEN,
+ *    anything before OPEN, bad magic/CRC/length) drops the client.
+ *  - A client that disconnects before its CLIENT_OPEN costs the host
+ *    nothing: CLIENT_SIGNAL 1 + CLIENT_STDIN_EOF only follow a relayed OPEN.
+ *  - Host frames for a session that is unknown, gone, or already got its
+ *    CLIENT_EXIT are dropped silently.
+ *  - The client: a signal while its terminal is raw cannot be ^C (ISIG is
+ *    off), so it came from kill(1) or a hangup: the client restores the
+ *    terminal and exits 128+N (the agent then tells the host SIGHUP). A
+ *    CLIENT_EXIT status outside 0..255 exits 255. Unknown types from the
+ *    agent are ignored; a bad frame from it is treated like a lost
+ *    connection (message, exit 125).
  */
 #ifndef BERTH_PROTOCOL_H
 #define BERTH_PROTOCOL_H
@@ -68,6 +92,16 @@ enum br_type {
 	BR_STDIN_ACK = 0x19,
 	BR_MOUNT = 0x20,
 	BR_UMOUNT = 0x21,
+	/* Client sessions: `docker` in the guest, relayed by the agent. */
+	BR_CLIENT_OPEN = 0x30,
+	BR_CLIENT_STDIN = 0x31,
+	BR_CLIENT_STDIN_EOF = 0x32,
+	BR_CLIENT_STDOUT = 0x33,
+	BR_CLIENT_STDERR = 0x34,
+	BR_CLIENT_EXIT = 0x35,
+	BR_CLIENT_RESIZE = 0x36,
+	BR_CLIENT_RAW = 0x37,
+	BR_CLIENT_SIGNAL = 0x38,
 	BR_OK = 0x7E,
 	BR_ERROR = 0x7F,
 };
@@ -78,5 +112,8 @@ enum br_type {
 #define BR_EBUSYID "EBUSYID"
 
 #define BR_AGENT_VERSION "berth-agent 1"
+
+#define BR_DOCKER_SOCKET "/run/berth/docker.sock"
+#define BR_SESSION_BIT 0x80000000u /* session ids: BR_SESSION_BIT | n */
 
 #endif

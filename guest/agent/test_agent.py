@@ -5,8 +5,11 @@ plays the host side of docs/protocol.md. Standard library only.
     python3 test_agent.py ./berth-agent
 
 Prints TAP-ish lines and "N passed, N failed"; exits 1 on any failure.
-MOUNT tests need root (they are skipped otherwise).
+MOUNT tests need root (they are skipped otherwise). The `docker` client
+tests run the same binary through a symlink named docker, against the
+agent's --docker-socket in a temp dir.
 """
+import fcntl
 import os
 import random
 import re
@@ -16,13 +19,18 @@ import socket
 import struct
 import subprocess
 import sys
+import signal
 import tempfile
+import termios
 import time
 import zlib
 
 HELLO, PING, PONG, ACK = 0x01, 0x02, 0x03, 0x04
 EXEC, STARTED, STDIN, STDIN_EOF, STDOUT, STDERR, EXIT = 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16
 SIGNAL, RESIZE, STDIN_ACK, MOUNT, UMOUNT, OK, ERROR = 0x17, 0x18, 0x19, 0x20, 0x21, 0x7E, 0x7F
+C_OPEN, C_STDIN, C_STDIN_EOF, C_STDOUT, C_STDERR = 0x30, 0x31, 0x32, 0x33, 0x34
+C_EXIT, C_RESIZE, C_RAW, C_SIGNAL = 0x35, 0x36, 0x37, 0x38
+SESSION_BIT = 0x80000000
 MAX_PAYLOAD = 65536
 PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -49,15 +57,21 @@ def parse_tags(payload):
     return d
 
 
+def tag_list(payload):
+    """All (tag, value) pairs, in order, repeated tags included."""
+    return [(chr(s[0]), s[1:].decode(errors="replace")) for s in payload.split(b"\0") if s]
+
+
 class Agent:
-    def __init__(self, path, tty=False):
+    def __init__(self, path, tty=False, docker_socket=None):
         """The agent on one end of a socketpair, or of a pty pair with tty=True."""
         if tty:
             self.fd, theirs = os.openpty()  # the slave starts cooked, with echo
         else:
             self.sock, sock_theirs = socket.socketpair()
             self.fd, theirs = self.sock.fileno(), sock_theirs.fileno()
-        self.proc = subprocess.Popen([path, "--fd", str(theirs)], pass_fds=[theirs])
+        extra = ["--docker-socket", docker_socket] if docker_socket else []
+        self.proc = subprocess.Popen([path] + extra + ["--fd", str(theirs)], pass_fds=[theirs])
         os.close(theirs) if tty else sock_theirs.close()
         self.buf = b""
         self.frames = []  # (type, id, payload), not yet taken by a test
@@ -203,11 +217,13 @@ time.sleep(0.1)
 def main():
     agent_path = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "./berth-agent")
     t = Runner()
-    a = Agent(agent_path)
-    tmp = tempfile.mkdtemp(prefix="berth-agent-test.")
+    tmp = os.path.realpath(tempfile.mkdtemp(prefix="berth-agent-test."))
+    docker_sock = os.path.join(tmp, "run", "berth", "docker.sock")  # parents made by the agent
+    a = Agent(agent_path, docker_socket=docker_sock)
     t0 = time.monotonic()
     try:
         run_tests(t, a, tmp)
+        client_tests(t, a, agent_path, tmp, docker_sock)
     except Exception as e:  # a crash of the harness is a failure, not a traceback storm
         import traceback
         traceback.print_exc()
@@ -223,6 +239,7 @@ def main():
             rc = "hung"
         if alive:
             t.check("agent exits 0 when the channel closes", rc == 0, rc)
+            t.check("docker socket removed when the agent exits", not os.path.exists(docker_sock))
         shutil.rmtree(tmp, ignore_errors=True)
     tty_channel_test(t, agent_path)
     print("# %.1f s" % (time.monotonic() - t0))
@@ -538,6 +555,247 @@ def run_tests(t, a, tmp):
 
     ok = a.ping(0x701)
     t.check("ACK counts every byte sent", ok and a.last_ack == a.sent % (1 << 32), (a.last_ack, a.sent))
+
+
+# --- `docker` in the guest: client sessions ---
+
+def client_env(sock, **extra):
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "BERTH_DOCKER_SOCKET": sock,
+           "TERM": "xterm-test", "DOCKER_HOST": "unix:///x", "DOCKER_CONFIG": "/cfg", "HOME": "/root",
+           "NOT_DOCKER_X": "no"}
+    env.update(extra)
+    return env
+
+
+def start_client(bindir, sock, args, stdin=subprocess.DEVNULL, **kw):
+    return subprocess.Popen([os.path.join(bindir, "docker")] + args, env=client_env(sock), stdin=stdin,
+                            stdout=kw.pop("stdout", subprocess.PIPE), stderr=kw.pop("stderr", subprocess.PIPE), **kw)
+
+
+def take_open(a, pred=lambda tl: True, timeout=5.0):
+    """The next CLIENT_OPEN (whose tag list matches pred): (session id, tag list)."""
+    f = a.take(lambda f: f[0] == C_OPEN and pred(tag_list(f[2])), timeout)
+    return (f[1], tag_list(f[2])) if f else (None, [])
+
+
+def argv_of(tl):
+    return [v for k, v in tl if k == "a"]
+
+
+def wait_exit(p, timeout=5.0):
+    if p.stdin and p.stdin.closed:
+        p.stdin = None
+    try:
+        out, err = p.communicate(timeout=timeout)
+        return p.returncode, out, err
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        return "hung", out, err
+
+
+def client_tests(t, a, agent_path, tmp, sock):
+    bindir = os.path.join(tmp, "bin")
+    os.mkdir(bindir)
+    os.symlink(agent_path, os.path.join(bindir, "docker"))
+    a.frames.clear()
+    t.check("docker socket listening, mode 0666", os.path.exists(sock)
+            and (os.stat(sock).st_mode & 0o777) == 0o666, oct(os.stat(sock).st_mode) if os.path.exists(sock) else None)
+
+    # One session: OPEN with argv/cwd/env tags, output, exit status.
+    args = ["run", "--rm", "alpine", "echo", "hi there", ""]
+    p = start_client(bindir, sock, args, cwd=tmp)
+    sid, tl = take_open(a)
+    env = sorted(v for k, v in tl if k == "e")
+    t.check("client: CLIENT_OPEN with argv, cwd, TERM and DOCKER_* env, no t/o on pipes",
+            sid is not None and argv_of(tl) == args and ("c", tmp) in tl
+            and env == ["DOCKER_CONFIG=/cfg", "DOCKER_HOST=unix:///x", "TERM=xterm-test"]
+            and not [k for k, _ in tl if k in "to"], (hex(sid or 0), tl))
+    t.check("client: session id has the high bit set", sid is not None and sid & SESSION_BIT, sid)
+    f = a.take_id(sid)
+    t.check("client: stdin /dev/null gives CLIENT_STDIN_EOF", f and f[0] == C_STDIN_EOF, f)
+    a.send(frame(C_STDOUT, sid, b"hello\n") + frame(C_STDERR, sid, b"oops\n") + frame(C_EXIT, sid, struct.pack("<i", 3)))
+    rc, out, err = wait_exit(p)
+    t.check("client: prints CLIENT_STDOUT/STDERR, exits with CLIENT_EXIT 3", (rc, out, err) == (3, b"hello\n", b"oops\n"),
+            (rc, out, err))
+    t.check("client: no hangup reported after a clean EXIT", a.ping() and a.take_id(sid, 0.2) is None, a.frames)
+
+    # stdin passthrough, in chunks of at most 16 KiB, then EOF.
+    data = b"line one\n" + random.Random(3).randbytes(100000)
+    p = start_client(bindir, sock, ["exec", "-i", "c1", "cat"], stdin=subprocess.PIPE)
+    sid, tl = take_open(a)
+    p.stdin.write(data)
+    p.stdin.close()
+    got, sizes, f = b"", [], None
+    while True:
+        f = a.take_id(sid)
+        if not f or f[0] != C_STDIN:
+            break
+        got += f[2]
+        sizes.append(len(f[2]))
+    t.check("client: stdin arrives as CLIENT_STDIN (<= 16 KiB each), then CLIENT_STDIN_EOF",
+            got == data and max(sizes) <= 16384 and f and f[0] == C_STDIN_EOF, (len(got), sizes[:5], f and f[0]))
+    a.send(frame(C_EXIT, sid, struct.pack("<i", 0)))
+    rc, _, _ = wait_exit(p)
+    t.check("client: EXIT 0", rc == 0, rc)
+
+    # Big output to a client, then EXIT: all of it is written before the close.
+    p = start_client(bindir, sock, ["logs", "big"])
+    sid, _ = take_open(a)
+    big = random.Random(4).randbytes(1 << 20)
+    for i in range(0, len(big), 65536):
+        a.send(frame(C_STDOUT, sid, big[i:i + 65536]))
+    a.send(frame(C_EXIT, sid, struct.pack("<i", 256)))
+    rc, out, _ = wait_exit(p, 10)
+    t.check("client: 1 MiB of output intact; status out of range exits 255", out == big and rc == 255,
+            (len(out), rc))
+
+    # Two clients at once.
+    p1 = start_client(bindir, sock, ["ps", "one"], stdin=subprocess.PIPE)
+    p2 = start_client(bindir, sock, ["ps", "two"], stdin=subprocess.PIPE)
+    s1, _ = take_open(a, lambda tl: argv_of(tl) == ["ps", "one"])
+    s2, _ = take_open(a, lambda tl: argv_of(tl) == ["ps", "two"])
+    a.send(frame(C_STDOUT, s2, b"for two\n") + frame(C_STDOUT, s1, b"for one\n"))
+    a.send(frame(C_EXIT, s2, struct.pack("<i", 22)) + frame(C_EXIT, s1, struct.pack("<i", 11)))
+    r1, r2 = wait_exit(p1), wait_exit(p2)
+    t.check("two clients: different session ids, each gets its own replies",
+            s1 and s2 and s1 != s2 and s1 & s2 & SESSION_BIT and r1[:2] == (11, b"for one\n")
+            and r2[:2] == (22, b"for two\n"), (s1, s2, r1, r2))
+    a.frames = [f for f in a.frames if f[1] not in (s1, s2)]
+
+    # A client killed mid-session: the host hears SIGHUP, then end of stdin.
+    p = start_client(bindir, sock, ["attach", "x"], stdin=subprocess.PIPE)
+    sid, _ = take_open(a)
+    p.kill()
+    p.wait()
+    f1, f2 = a.take_id(sid), a.take_id(sid)
+    t.check("client killed: CLIENT_SIGNAL 1 then CLIENT_STDIN_EOF for its session",
+            f1 == (C_SIGNAL, sid, struct.pack("<i", 1)) and f2 == (C_STDIN_EOF, sid, b""), (f1, f2))
+    p.stdin.close()
+
+    # Frames for sessions that do not exist (any more) are dropped silently.
+    a.send(frame(C_STDOUT, sid, b"late") + frame(C_STDOUT, SESSION_BIT | 0xfffff, b"x")
+           + frame(C_EXIT, 12345, struct.pack("<i", 0)) + frame(C_RAW, sid, b"\1"))
+    t.check("CLIENT_* for unknown sessions ignored, PING still answered", a.ping() and not a.errors()
+            and a.proc.poll() is None, a.frames)
+
+    # Misbehaving clients are dropped; the agent carries on.
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sock)
+    s.sendall(b"this is not a frame at all")
+    s.settimeout(5)
+    try:
+        closed = s.recv(100) == b""
+    except OSError as e:
+        closed = repr(e)
+    s.close()
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sock)
+    s.sendall(frame(C_OPEN, 0, tags(("a", "raw"))) + frame(C_STDOUT, 0, b"not a client type"))
+    sid, tl = take_open(a, lambda tl: argv_of(tl) == ["raw"])
+    f1, f2 = a.take_id(sid), a.take_id(sid)
+    s.close()
+    t.check("bad client frames: client dropped (host told SIGHUP if opened), agent fine",
+            closed is True and f1 and f1[0] == C_SIGNAL and f2 and f2[0] == C_STDIN_EOF
+            and a.ping() and not a.errors(), (closed, f1, f2))
+
+    # No socket.
+    missing = os.path.join(tmp, "no", "such.sock")
+    p = subprocess.Popen([os.path.join(bindir, "docker"), "ps"], env=client_env(missing),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    rc, out, err = wait_exit(p)
+    t.check("client without engine: message and exit 125", rc == 125 and err ==
+            ("docker: cannot connect to the Berth engine at %s: No such file or directory\n" % missing).encode(),
+            (rc, err))
+
+    # The agent dies mid-session.
+    sock2 = os.path.join(tmp, "docker2.sock")
+    a2 = Agent(agent_path, docker_socket=sock2)
+    try:
+        a2.take(lambda f: f[0] == HELLO, 5)
+        p = start_client(bindir, sock2, ["run", "x"], stdin=subprocess.PIPE)
+        sid2, _ = take_open(a2)
+        a2.proc.kill()
+        rc, out, err = wait_exit(p)
+        p.stdin.close()
+        t.check("agent dies: client prints lost connection, exits 125", sid2 and rc == 125
+                and err == b"docker: lost connection to the Berth engine\n", (sid2, rc, err))
+    finally:
+        a2.proc.kill()
+        a2.proc.wait()
+        a2.close()
+
+    pty_client_test(t, a, bindir, sock)
+    # (also reads every pending ACK: a close with unread data would be ECONNRESET for the agent)
+    t.check("agent answers PING after the client tests", a.ping() and a.proc.poll() is None)
+
+
+def pty_client_test(t, a, bindir, sock):
+    """The client on a terminal: t and o tags, raw mode on request, SIGWINCH
+    and SIGINT forwarded."""
+    master, slave = os.openpty()
+    fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    cooked = termios.tcgetattr(slave)
+    p = subprocess.Popen([os.path.join(bindir, "docker"), "run", "-it", "alpine"], env=client_env(sock),
+                         stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+                         preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+    try:
+        sid, tl = take_open(a)
+        t.check("pty client: CLIENT_OPEN has t ROWSxCOLS and o", ("t", "30x100") in tl and ("o", "") in tl, tl)
+
+        os.kill(p.pid, signal.SIGINT)
+        f = a.take(lambda f: f[1] == sid and f[0] == C_SIGNAL)
+        time.sleep(0.2)
+        t.check("pty client: SIGINT while not raw -> CLIENT_SIGNAL 2, client still running",
+                f and struct.unpack("<i", f[2])[0] == 2 and p.poll() is None, (f, p.poll()))
+
+        def lflag_wait(want_canon):
+            end = time.monotonic() + 5
+            while time.monotonic() < end:
+                if bool(termios.tcgetattr(slave)[3] & termios.ICANON) == want_canon:
+                    return True
+                time.sleep(0.02)
+            return False
+
+        a.send(frame(C_RAW, sid, b"\1"))
+        raw = lflag_wait(False)
+        attrs = termios.tcgetattr(slave)
+        t.check("pty client: CLIENT_RAW 1 makes the terminal raw", raw and not attrs[3] & termios.ECHO, attrs[3])
+
+        fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        f = a.take(lambda f: f[1] == sid and f[0] == C_RESIZE)
+        t.check("pty client: resize -> CLIENT_RESIZE with the new size", f and struct.unpack("<HH", f[2]) == (40, 120), f)
+
+        os.write(master, b"x\x03")  # ^C is a byte while raw
+        got = b""
+        while len(got) < 2:
+            f = a.take(lambda f: f[1] == sid and f[0] in (C_STDIN, C_SIGNAL))
+            if not f or f[0] != C_STDIN:
+                break
+            got += f[2]
+        t.check("pty client: raw stdin passes ^C through as a byte", got == b"x\x03", (got, f))
+
+        a.send(frame(C_RAW, sid, b"\0"))
+        restored = lflag_wait(True)
+        t.check("pty client: CLIENT_RAW 0 restores the terminal", restored and termios.tcgetattr(slave) == cooked)
+
+        a.send(frame(C_RAW, sid, b"\1") + frame(C_STDOUT, sid, b"pty out\r\n") + frame(C_EXIT, sid, struct.pack("<i", 0)))
+        rc, _, _ = wait_exit(p)
+        out = b""
+        while select.select([master], [], [], 0.2)[0]:
+            try:
+                out += os.read(master, 4096)
+            except OSError:
+                break
+        t.check("pty client: output on the terminal, EXIT restores it and exits 0",
+                rc == 0 and b"pty out" in out and termios.tcgetattr(slave) == cooked, (rc, out))
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+        os.close(slave)
+        a.frames = [f for f in a.frames if f[1] < SESSION_BIT]
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -121,4 +123,26 @@ int tags_next(const uint8_t *p, uint32_t len, uint32_t *pos, char *tag, const ch
 		return 1;
 	}
 	return 0;
+}
+
+/* mkdir -p. Returns 0 or -errno. */
+int mkdir_p(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf))
+		return n ? -ENAMETOOLONG : -ENOENT;
+	memcpy(buf, path, n + 1);
+	for (char *s = buf + 1;; s++) {
+		if (*s != '/' && *s)
+			continue;
+		char c = *s;
+		*s = 0;
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		if (!c)
+			return 0;
+		*s = c;
+	}
 }

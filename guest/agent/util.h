@@ -28,6 +28,7 @@ const char *errno_name(int err);
 int set_nonblock(int fd);
 int set_cloexec(int fd);
 void close_fd(int *fd); /* close if >= 0, set to -1 */
+int mkdir_p(const char *path); /* mkdir -p, mode 0755 */
 
 static inline void put_u32(uint8_t *p, uint32_t v)
 {

@@ -26,6 +26,7 @@ for applet in $("$root/bin/busybox" --list-full); do
 done
 cp "$work/pkg/usr/bin/crun" "$root/usr/bin/crun"
 install -m 0755 "$agent" "$root/sbin/berth-agent"
+ln -s /sbin/berth-agent "$root/usr/bin/docker"  # `docker` in the guest: the agent's client (client.c)
 install -m 0755 "$here/init" "$root/init"
 cp "$here/etc-passwd" "$root/etc/passwd"
 cp "$here/etc-group" "$root/etc/group"

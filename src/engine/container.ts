@@ -1,5 +1,6 @@
 import type { ExitStatus, GuestProcess } from '../vm/agent-client.js';
 import type { RunOptions } from './runtime-spec.js';
+import { ContainerLog } from './container-log.js';
 import { conflict } from './errors.js';
 
 export type ContainerState = 'created' | 'running' | 'exited' | 'removing';
@@ -29,6 +30,19 @@ export class Container {
   finishedAt: Date | undefined;
   exitStatus: ExitStatus | undefined;
   process: GuestProcess | undefined;
+  /** The process argv and environment crun runs (from the image and the run options). */
+  args: string[] = [];
+  env: string[] = [];
+  labels: Record<string, string> = {};
+  /** Output of every run, for `logs`. */
+  readonly log = new ContainerLog();
+  /** Set when the kernel's OOM killer ended the last run. */
+  oomKilled = false;
+  /** memory.events oom_kill count already accounted for (runs of a restarted container share the parent cgroup). */
+  oomKillsSeen: number | undefined;
+  restartCount = 0;
+  /** Set while `stop`/`kill`/`rm` is ending it on purpose (restart policies leave it alone). */
+  stopping = false;
   /** Resolves when the current run ends. */
   private exitWaiters: Array<(s: ExitStatus) => void> = [];
 

@@ -5,8 +5,12 @@ import { BerthError, conflict, internal, invalidArgument, notFound } from './err
 import type { ImageRecord, ImageService, PullEvent } from './image-service.js';
 import { chainIds, LAYERS_DIR, layerPath, unpackLayer } from './layer-unpacker.js';
 import { randomHexId, randomName } from './names.js';
-import { buildRuntimeSpec, containerArgs, containerEnv, InvalidCommandError, type RunOptions } from './runtime-spec.js';
+import { buildRuntimeSpec, capabilities, containerArgs, containerEnv, InvalidCommandError, type RunOptions } from './runtime-spec.js';
 import { resolveUser } from './user.js';
+import { VolumeService } from './volumes.js';
+import type { ResolvedMount } from './runtime-spec.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Where the guest mounts the 9p tree. */
 export const GUEST_9P_ROOT = '/berth';
@@ -46,10 +50,14 @@ export class Engine {
   /** Layer trees being unpacked, by chain ID. */
   private readonly unpacking = new Map<string, Promise<void>>();
 
+  readonly volumes: VolumeService;
+
   constructor(
     readonly vm: GuestVM,
     readonly images: ImageService,
-  ) {}
+  ) {
+    this.volumes = new VolumeService(vm.fs);
+  }
 
   list(): Container[] {
     return [...this.containers.values()];
@@ -147,6 +155,7 @@ export class Engine {
     const defaults = image.config.config ?? {};
     try {
       containerArgs(defaults, options);
+      capabilities(options.capAdd ?? [], options.capDrop ?? []);
     } catch (e) {
       if (e instanceof InvalidCommandError) throw invalidArgument(`${e.message}.`);
       throw e;
@@ -161,6 +170,7 @@ export class Engine {
     const env = containerEnv(defaults, options, hostname, user);
     this.checkCommand(topFirst, args[0]!, env, options.workdir || defaults.WorkingDir || '/');
 
+    const mounts = this.resolveMounts(options);
     const bundle = `${BUNDLES_DIR}/${id}`;
     const guestDir = `${GUEST_CONTAINERS_DIR}/${id}`;
     const paths = {
@@ -177,7 +187,9 @@ export class Engine {
       user,
       hostname,
       etcFiles: { hosts: `${paths.guestBundle}/hosts`, hostname: `${paths.guestBundle}/hostname` },
-      cgroupsPath: `/berth/${id}`,
+      // With a memory limit, a parent cgroup of its own outlives the run so the OOM count can be read.
+      cgroupsPath: options.memory !== undefined ? `/berth/${id}/ctr` : `/berth/${id}`,
+      mounts,
     });
     const enc = new TextEncoder();
     this.vm.fs.mkdirp(bundle);
@@ -205,16 +217,24 @@ export class Engine {
 
     // Docker shows the image as it was named at create (`busybox`, an ID, a digest ref).
     const container = new Container(id, name, imageName, image.id, options, hostname, paths, layers);
+    container.args = args;
+    container.env = env;
+    container.labels = { ...(defaults.Labels ?? {}), ...(options.labels ?? {}) };
     this.containers.set(id, container);
     return container;
   }
 
-  /** Starts the container's process; resolves once it runs. Output flows to `io` until it exits. */
+  /**
+   * Starts the container's process; resolves once it runs. Output always goes
+   * to the container's log; `io` (if any) receives it too, as `attach` would.
+   */
   async start(idOrName: string, io: ContainerIO = {}): Promise<GuestProcess> {
     const c = this.get(idOrName);
     if (c.state === 'running') throw conflict(`container ${c.shortId} is already running`);
     c.transition('running');
     c.startedAt = new Date();
+    c.stopping = false;
+    c.oomKilled = false;
     const argv = [...CRUN, 'run', '--bundle', c.paths.guestBundle];
     const tty = !!c.options.tty;
     const socket = tty ? `/run/berth/${c.id.slice(0, 16)}.sock` : undefined;
@@ -227,8 +247,14 @@ export class Engine {
         env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
         stdin: !!c.options.interactive,
         ...(socket ? { consoleSocket: socket } : {}),
-        ...(io.onStdout ? { onStdout: io.onStdout } : {}),
-        ...(io.onStderr ? { onStderr: io.onStderr } : {}),
+        onStdout: (d) => {
+          c.log.append('stdout', d);
+          io.onStdout?.(d);
+        },
+        onStderr: (d) => {
+          c.log.append('stderr', d);
+          io.onStderr?.(d);
+        },
       });
     } catch (e) {
       c.exited({ code: 125, signal: 0 });
@@ -237,10 +263,107 @@ export class Engine {
     if (tty && io.size) proc.resize(io.size.rows, io.size.cols);
     c.process = proc;
     proc.exit.then(
-      (status) => c.exited(status),
+      async (status) => {
+        c.oomKilled = status.code === 137 && (await this.sawOomKill(c));
+        c.exited(status);
+        this.onExit(c);
+      },
       () => c.exited({ code: 137, signal: 9 }),
     );
     return proc;
+  }
+
+  /** Hook for restart policies and `--rm` of detached containers (set by the daemon). */
+  onContainerExit: ((c: Container) => void) | undefined;
+
+  /** Containers to remove as soon as they exit (`run -d --rm`). */
+  readonly autoRemove = new Set<string>();
+
+  private onExit(c: Container): void {
+    this.onContainerExit?.(c);
+    if (this.autoRemove.delete(c.id)) return void this.remove(c.id).catch(() => {});
+    // Restart policies, while the VM runs (Docker's daemon restarts them the same way).
+    const policy = c.options.restart;
+    if (!policy || policy.name === 'no' || c.stopping || !this.containers.has(c.id)) return;
+    const failed = (c.exitStatus?.code ?? 0) !== 0;
+    if (policy.name === 'on-failure' && (!failed || (policy.maxRetries > 0 && c.restartCount >= policy.maxRetries))) return;
+    const delay = Math.min(100 * 2 ** c.restartCount, 10_000);
+    setTimeout(() => {
+      if (c.state !== 'exited' || c.stopping || !this.containers.has(c.id)) return;
+      c.restartCount++;
+      this.start(c.id).catch(() => {});
+    }, delay);
+  }
+
+  /**
+   * Whether the kernel's OOM killer ended the run. A memory-limited container
+   * runs in a child cgroup of its own parent (see cgroupsPath), because crun
+   * removes the container's cgroup when the run ends; the parent's
+   * memory.events counts the kills of its children and stays until `rm`.
+   */
+  private async sawOomKill(c: Container): Promise<boolean> {
+    if (c.options.memory === undefined) return false;
+    const r = await this.vm.agent.run(['/bin/cat', `/sys/fs/cgroup/berth/${c.id}/memory.events`]).catch(() => undefined);
+    const m = /^oom_kill (\d+)$/m.exec(r?.stdout ?? '');
+    return !!m && Number(m[1]) > (c.oomKillsSeen ?? 0) && ((c.oomKillsSeen = Number(m[1])), true);
+  }
+
+  /** Runs another process in a running container (`exec`). */
+  async exec(
+    idOrName: string,
+    opts: { cmd: string[]; tty?: boolean; interactive?: boolean; env?: string[]; workdir?: string; user?: string; privileged?: boolean },
+    io: ContainerIO = {},
+  ): Promise<GuestProcess> {
+    const c = this.get(idOrName);
+    if (c.state !== 'running') throw conflict(`Container ${c.id} is not running`);
+    if (opts.cmd.length === 0) throw invalidArgument('exec needs a command to run');
+    const argv = [...CRUN, 'exec'];
+    const socket = opts.tty ? `/run/berth/x${randomHexId(8)}.sock` : undefined;
+    if (socket) argv.push('--tty', '--console-socket', socket);
+    for (const e of opts.env ?? []) argv.push('--env', e);
+    if (opts.workdir) argv.push('--cwd', opts.workdir);
+    if (opts.user) {
+      const layersTopFirst = [...c.layers].reverse();
+      const u = await resolveUser(this.vm.fs, layersTopFirst, opts.user);
+      argv.push('--user', `${u.uid}:${u.gid}`);
+    }
+    argv.push(c.id, ...opts.cmd);
+    try {
+      const proc = await this.vm.agent.exec({
+        argv,
+        env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+        stdin: !!opts.interactive,
+        ...(socket ? { consoleSocket: socket } : {}),
+        ...(io.onStdout ? { onStdout: io.onStdout } : {}),
+        ...(io.onStderr ? { onStderr: io.onStderr } : {}),
+      });
+      if (opts.tty && io.size) proc.resize(io.size.rows, io.size.cols);
+      return proc;
+    } catch (e) {
+      throw internal(`could not exec in ${c.shortId}: ${(e as Error).message}`, e);
+    }
+  }
+
+  /** `stop`: SIGTERM (or the image's StopSignal), then SIGKILL after `timeout` seconds. */
+  async stop(idOrName: string, timeoutSeconds = 10, signal = 'TERM'): Promise<void> {
+    const c = this.get(idOrName);
+    if (c.state !== 'running') return;
+    c.stopping = true;
+    await this.kill(c.id, signal).catch(() => {});
+    const exited = await Promise.race([c.wait().then(() => true), sleep(timeoutSeconds * 1000).then(() => false)]);
+    if (!exited && c.state === 'running') {
+      await this.kill(c.id, 'KILL').catch(() => {});
+      await c.wait();
+    }
+  }
+
+  rename(idOrName: string, newName: string): void {
+    const c = this.get(idOrName);
+    const name = newName.replace(/^\//, '');
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    const holder = [...this.containers.values()].find((x) => x.name === name);
+    if (holder && holder !== c) throw conflict(`Conflict. The container name "/${name}" is already in use by container "${holder.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+    c.name = name;
   }
 
   wait(idOrName: string): Promise<ExitStatus> {
@@ -270,6 +393,7 @@ export class Engine {
           `You cannot remove a running container ${c.id}. Stop the container before attempting removal or force remove`,
         );
       }
+      c.stopping = true;
       await this.kill(c.id, 'KILL').catch(() => {});
       await c.wait();
     }
@@ -284,6 +408,9 @@ export class Engine {
     // Detaching the per-container tmpfs takes the overlay mounted inside it along.
     await this.vm.agent.umount(c.paths.guestDir, { detach: true, rmdir: true }).catch((e: AgentError) => errors.push(e.message));
     await this.vm.fs.remove(c.paths.bundle);
+    if (c.options.memory !== undefined) {
+      await this.vm.agent.run(['/bin/rmdir', `/sys/fs/cgroup/berth/${c.id}`]).catch(() => undefined);
+    }
     this.containers.delete(c.id);
     if (errors.length) throw internal(`container ${c.shortId} removed, but unmounting failed: ${errors.join('; ')}`);
   }
@@ -298,6 +425,41 @@ export class Engine {
     } finally {
       if (options.rm) await this.remove(c.id, { force: true });
     }
+  }
+
+  /** `-v` and `--tmpfs` as mounts; named and anonymous volumes are created as needed. */
+  private resolveMounts(options: RunOptions): ResolvedMount[] {
+    const out: ResolvedMount[] = [];
+    for (const spec of options.volumes ?? []) {
+      const parts = spec.split(':');
+      let [src, dst, mode] = parts;
+      if (parts.length === 1) [src, dst] = [undefined, parts[0]];
+      if (!dst || !dst.startsWith('/')) throw invalidArgument(`invalid volume specification: '${spec}': the container path must be absolute`);
+      if (mode && !/^(ro|rw)(,.*)?$/.test(mode)) throw invalidArgument(`invalid mode: ${mode}`);
+      const readOnly = !!mode && mode.split(',').includes('ro');
+      if (src === undefined) {
+        const v = this.volumes.create(undefined, {}, true);
+        out.push({ destination: dst, type: 'bind', source: GUEST_9P_ROOT + this.volumes.dataPath(v.name), readOnly });
+      } else if (src.startsWith('/')) {
+        out.push({ destination: dst, type: 'bind', source: src, readOnly }); // a path in the guest
+      } else {
+        const v = this.volumes.create(src);
+        out.push({ destination: dst, type: 'bind', source: GUEST_9P_ROOT + this.volumes.dataPath(v.name), readOnly });
+      }
+    }
+    for (const spec of options.tmpfs ?? []) {
+      const [dst, opts] = spec.split(/:(.*)/s);
+      if (!dst?.startsWith('/')) throw invalidArgument(`invalid tmpfs specification: '${spec}'`);
+      out.push({ destination: dst, type: 'tmpfs', source: 'tmpfs', readOnly: false, options: opts ? opts.split(',') : [] });
+    }
+    return out;
+  }
+
+  /** Names of containers that mount a volume. */
+  volumeUsers(name: string): string[] {
+    return this.list()
+      .filter((c) => (c.options.volumes ?? []).some((v) => v.split(':')[0] === name))
+      .map((c) => c.name);
   }
 
   private nameTaken(name: string): boolean {

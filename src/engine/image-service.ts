@@ -220,6 +220,13 @@ export class ImageService {
     }
   }
 
+  /** A stored blob (for `save`). */
+  async readBlob(digest: string): Promise<Uint8Array> {
+    const b = await this.content.get(digest);
+    if (!b) throw notFound(`blob ${digest} is missing from the store; pull the image again`);
+    return b;
+  }
+
   /** `tag SOURCE TARGET` */
   async tag(source: string, target: string): Promise<void> {
     const image = await this.resolve(source);

@@ -25,6 +25,25 @@ export interface RunOptions {
   memory?: number;
   pidsLimit?: number;
   readOnly?: boolean;
+  labels?: Record<string, string>;
+  /** `-v`: named volumes (`name:/path[:ro]`), guest paths (`/guest/path:/path`), anonymous (`/path`). */
+  volumes?: string[];
+  /** `--tmpfs /path[:options]` */
+  tmpfs?: string[];
+  /** `--cpus`: CPU time as a number of CPUs (cgroup cpu.max). */
+  cpus?: number;
+  restart?: { name: 'no' | 'always' | 'unless-stopped' | 'on-failure'; maxRetries: number };
+  capAdd?: string[];
+  capDrop?: string[];
+}
+
+/** A mount the engine resolved from `-v`/`--tmpfs`. */
+export interface ResolvedMount {
+  destination: string;
+  type: 'bind' | 'tmpfs';
+  source: string;
+  readOnly: boolean;
+  options?: string[];
 }
 
 export interface ResolvedUser {
@@ -44,6 +63,7 @@ export interface SpecInput {
   /** Guest paths of files to bind over /etc/hosts and /etc/hostname. */
   etcFiles: { hosts: string; hostname: string };
   cgroupsPath: string;
+  mounts?: ResolvedMount[];
 }
 
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -54,6 +74,21 @@ export const DEFAULT_CAPABILITIES = [
   'CAP_SETGID', 'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE',
   'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
 ];
+
+/** Docker's rules: names with or without CAP_, any case, and ALL. */
+export function capabilities(add: string[], drop: string[]): string[] {
+  const norm = (c: string) => (c.toUpperCase().startsWith('CAP_') ? c.toUpperCase() : `CAP_${c.toUpperCase()}`);
+  const ALL = [...DEFAULT_CAPABILITIES, 'CAP_SYS_ADMIN', 'CAP_NET_ADMIN', 'CAP_SYS_PTRACE', 'CAP_SYS_TIME', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_IPC_LOCK', 'CAP_SYS_MODULE', 'CAP_DAC_READ_SEARCH', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BROADCAST', 'CAP_IPC_OWNER', 'CAP_SYS_RAWIO', 'CAP_SYS_PACCT', 'CAP_SYS_BOOT', 'CAP_LEASE', 'CAP_AUDIT_CONTROL', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ'];
+  let caps = new Set(DEFAULT_CAPABILITIES);
+  if (drop.some((d) => d.toUpperCase() === 'ALL')) caps = new Set();
+  else for (const d of drop) caps.delete(norm(d));
+  if (add.some((a) => a.toUpperCase() === 'ALL')) for (const c of ALL) caps.add(c);
+  else for (const a of add) {
+    if (!ALL.includes(norm(a))) throw new InvalidCommandError(`unknown capability: "${a}"`);
+    caps.add(norm(a));
+  }
+  return [...caps];
+}
 
 export class InvalidCommandError extends Error {
   override readonly name = 'InvalidCommandError';
@@ -87,7 +122,7 @@ export function containerEnv(image: ContainerDefaults, run: RunOptions, hostname
 
 export function buildRuntimeSpec(input: SpecInput): object {
   const { run, image } = input;
-  const caps = DEFAULT_CAPABILITIES;
+  const caps = capabilities(run.capAdd ?? [], run.capDrop ?? []);
   const resources: Record<string, unknown> = {
     devices: [
       { allow: false, access: 'rwm' },
@@ -98,6 +133,7 @@ export function buildRuntimeSpec(input: SpecInput): object {
   };
   if (run.memory !== undefined) resources['memory'] = { limit: run.memory };
   if (run.pidsLimit !== undefined) resources['pids'] = { limit: run.pidsLimit };
+  if (run.cpus !== undefined) resources['cpu'] = { quota: Math.round(run.cpus * 100000), period: 100000 };
 
   return {
     ociVersion: '1.0.2',
@@ -123,6 +159,11 @@ export function buildRuntimeSpec(input: SpecInput): object {
       { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
       { destination: '/etc/hosts', type: 'bind', source: input.etcFiles.hosts, options: ['rbind', 'rprivate'] },
       { destination: '/etc/hostname', type: 'bind', source: input.etcFiles.hostname, options: ['rbind', 'rprivate'] },
+      ...(input.mounts ?? []).map((m) =>
+        m.type === 'tmpfs'
+          ? { destination: m.destination, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', ...(m.options ?? [])] }
+          : { destination: m.destination, type: 'bind', source: m.source, options: ['rbind', 'rprivate', ...(m.readOnly ? ['ro'] : ['rw'])] },
+      ),
     ],
     linux: {
       namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' }],

@@ -1,6 +1,7 @@
 import { FrameChannel, type ConsolePort } from './channel.js';
 import { decodeTags, encodeTags, tagValue } from './frame.js';
 import { MsgType, STDIN_WINDOW, type Frame } from './protocol.js';
+import { ClientSessionEndpoint, type ClientSession } from './client-session.js';
 
 export interface ExecOptions {
   argv: string[];
@@ -161,6 +162,10 @@ export class AgentClient {
   private hello: Array<[string, string]> | undefined;
   /** Channel-level complaints from the agent (bad frames); for diagnostics. */
   readonly channelErrors: string[] = [];
+  /** `docker` clients in the guest, by session id. */
+  private readonly sessions = new Map<number, ClientSessionEndpoint>();
+  /** Called for each `docker` command typed in the guest. */
+  onClientSession: ((session: ClientSession) => void) | undefined;
 
   constructor(port: ConsolePort) {
     this.channel = new FrameChannel(port, (f) => this.onFrame(f));
@@ -271,7 +276,26 @@ export class AgentClient {
     throw new AgentError('EPROTO', `agent answered exec ${id} with frame type ${frame.type}`);
   }
 
+  private onClientFrame(frame: Frame): void {
+    if (frame.type === MsgType.CLIENT_OPEN) {
+      const session = new ClientSessionEndpoint(
+        frame.payload,
+        (type, payload) => this.sendRaw(type, frame.id, payload),
+        () => this.sessions.delete(frame.id),
+      );
+      this.sessions.set(frame.id, session);
+      if (this.onClientSession) this.onClientSession(session);
+      else {
+        session.stderr(new TextEncoder().encode('docker: the Berth engine is not serving docker commands here\n'));
+        session.exit(125);
+      }
+      return;
+    }
+    this.sessions.get(frame.id)?.receive(frame);
+  }
+
   private onFrame(frame: Frame): void {
+    if (frame.type >= MsgType.CLIENT_OPEN && frame.type <= MsgType.CLIENT_SIGNAL) return this.onClientFrame(frame);
     if (frame.type === MsgType.HELLO) {
       this.hello = decodeTags(frame.payload);
       for (const w of this.helloWaiters) w(this.hello);

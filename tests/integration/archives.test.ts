@@ -6,8 +6,7 @@ import { promisify } from 'node:util';
 import { packTar, type TarEntry } from 'modern-tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/engine.js';
-import { loadImageArchive } from '../../src/engine/image-archive.js';
-import { saveArchive } from '../../src/node/archive-files.js';
+import { loadImageArchive, saveImageArchive } from '../../src/engine/image-archive.js';
 import { bootNodeEngine } from '../../src/node/boot.js';
 import { openImageService } from '../../src/node/host.js';
 import { FolderContentStore, FolderMetadataStore } from '../../src/store/folder/folder-store.js';
@@ -54,7 +53,7 @@ afterAll(async () => {
 describe('save and load', () => {
   it('round-trips through skopeo: save → OCI archive → skopeo → docker archive → load → run', async () => {
     const saved = join(work, 'busybox.tar');
-    await saveArchive(engine.images, 'busybox', saved, storeDir);
+    writeFileSync(saved, await saveImageArchive(engine.images, ['busybox'], (d) => engine.images.readBlob(d)));
     const layout = join(work, 'layout');
     await run('skopeo', ['--insecure-policy', 'copy', '--quiet', `oci-archive:${saved}:latest`, `oci:${layout}:latest`]);
     const dockerArchive = join(work, 'docker.tar');

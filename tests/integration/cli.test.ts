@@ -7,12 +7,16 @@ import { busyboxBaseEntries, fileEntry, makeLayoutDir, writeLayout } from '../fi
 import { startRegistry, type TestRegistry } from '../fixtures/registry.js';
 
 const BIN = join(import.meta.dirname, '../../bin/berth.js');
-const STORE = mkdtempSync(join(tmpdir(), 'berth-cli-store-'));
+// A cache folder of its own: its own daemon, socket and image store.
+const CACHE = mkdtempSync(join(tmpdir(), 'berth-cli-cache-'));
+afterAll(() => {
+  berth(['daemon', 'stop']);
+});
 
 function berth(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     encoding: 'utf8',
-    env: { ...process.env, BERTH_STORE: STORE, ...env },
+    env: { ...process.env, BERTH_CACHE: CACHE, BERTH_STORE: undefined, ...env } as NodeJS.ProcessEnv,
     timeout: 120_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -48,11 +52,12 @@ describe('berth run', () => {
     const r = berth(['run', '--rm', 'nosuchimage']);
     expect(r.code).toBe(125);
     expect(r.stderr).toMatch(/^Unable to find image 'nosuchimage:latest' locally/);
+    expect(r.stderr).toMatch(/docker: Error response from daemon: .*(pull access denied|cannot reach)/);
   });
 
   it('names the build command when the guest is not built', () => {
     const empty = mkdtempSync(join(tmpdir(), 'berth-noguest-'));
-    const r = berth(['run', '--rm', 'busybox', 'true'], { BERTH_GUEST_DIR: empty });
+    const r = berth(['run', '--rm', 'busybox', 'true'], { BERTH_GUEST_DIR: empty, BERTH_CACHE: mkdtempSync(join(tmpdir(), 'berth-nocache-')) });
     expect(r.code).toBe(125);
     expect(r.stderr).toMatch(/guest is not built.*npm run build:guest/);
   });
@@ -101,7 +106,7 @@ describe('berth image commands', () => {
     const bad = join(mkdtempSync(join(tmpdir(), 'berth-bad-')), 'bad.tar');
     writeFileSync(bad, 'junk');
     const load = berth(['load', '-i', bad]);
-    expect(load.code).toBe(125);
+    expect(load.code).toBe(1);
     expect(load.stderr).toMatch(/not a valid tar|neither index.json/);
   });
 });

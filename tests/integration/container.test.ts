@@ -62,7 +62,7 @@ describe('a busybox container', () => {
   it('sees the cgroup from the guest side while it runs', async () => {
     const c = await engine.create('busybox', { cmd: ['sleep', '30'], pidsLimit: 33, memory: 48 * 1024 * 1024 });
     await engine.start(c.id);
-    const dir = `/sys/fs/cgroup/berth/${c.id}`;
+    const dir = `/sys/fs/cgroup/berth/${c.id}/ctr`; // memory-limited: a parent cgroup of its own (OOM accounting)
     // crun applies the limits before it starts the process; wait until crun reports it running.
     const seen = await guestSh(
       engine,

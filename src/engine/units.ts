@@ -1,4 +1,4 @@
-import { invalidArgument } from '../engine/errors.js';
+import { invalidArgument } from './errors.js';
 
 /** Docker's memory sizes: `16m`, `1g`, `512k`, `1024` (bytes). */
 export function parseBytes(text: string): number {
@@ -6,14 +6,4 @@ export function parseBytes(text: string): number {
   if (!m) throw invalidArgument(`invalid size: '${text}' (use a number with an optional unit: b, k, m, g)`);
   const unit = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'b' | 'k' | 'm' | 'g'];
   return Math.floor(Number(m[1]) * unit);
-}
-
-export function parseEnvFlag(value: string): string {
-  if (value.length === 0 || value.startsWith('=')) throw invalidArgument(`invalid environment variable: ${value}`);
-  // `-e NAME` takes NAME from the caller's environment, as Docker does.
-  if (!value.includes('=')) {
-    const v = process.env[value];
-    return v === undefined ? value : `${value}=${v}`;
-  }
-  return value;
 }

@@ -1,0 +1,476 @@
+import type { Container } from '../container.js';
+import type { Engine } from '../engine.js';
+import { isBerthError } from '../errors.js';
+import type { RunOptions } from '../runtime-spec.js';
+import { parseBytes } from '../units.js';
+import { ago, humanDuration, parseSignal, renderTemplate, shortCommand, table } from './format.js';
+import type { CommandIO } from './io.js';
+import { UsageError, type Parsed } from './parse.js';
+import { pullWithProgress } from './images.js';
+
+export interface Ctx {
+  engine: Engine;
+  io: CommandIO;
+  parsed: Parsed;
+}
+
+const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+const list = (v: unknown) => (Array.isArray(v) ? (v as string[]) : []);
+
+/** Docker's STATUS column. */
+export function containerStatus(c: Container, now = Date.now()): string {
+  if (c.state === 'running') return `Up ${humanDuration(now - (c.startedAt?.getTime() ?? now))}`;
+  if (c.state === 'exited') return `Exited (${c.exitStatus?.code ?? 0}) ${ago(c.finishedAt, now)}`;
+  if (c.state === 'removing') return 'Removal In Progress';
+  return 'Created';
+}
+
+/** `--mount type=volume,source=x,target=/y,readonly` as a `-v`/`--tmpfs` spec of the given kind. */
+function mountToVolume(spec: string, kind: 'volume' | 'tmpfs'): string[] {
+  const kv = Object.fromEntries(spec.split(',').map((p) => [p.split('=')[0]!.trim(), p.split('=').slice(1).join('=')]));
+  const type = kv['type'] ?? 'volume';
+  const target = kv['target'] ?? kv['dst'] ?? kv['destination'];
+  if (!target) throw new UsageError(`invalid argument "${spec}" for "--mount" flag: target is required`, 'run');
+  const ro = 'readonly' in kv || 'ro' in kv;
+  if (type === 'tmpfs') return kind === 'tmpfs' ? [target] : [];
+  if (kind === 'tmpfs') return [];
+  if (type !== 'volume' && type !== 'bind') throw new UsageError(`invalid argument "${spec}" for "--mount" flag: unsupported type "${type}"`, 'run');
+  const source = kv['source'] ?? kv['src'];
+  return [`${source ? `${source}:` : ''}${target}${ro ? ':ro' : ''}`];
+}
+
+function parseCpus(v: string): number {
+  const n = Number(v);
+  if (!(n > 0)) throw new UsageError(`invalid argument "${v}" for "--cpus" flag: must be a positive number`, 'run');
+  return n;
+}
+
+function parseRestart(v: string): RunOptions['restart'] {
+  const m = /^(no|always|unless-stopped|on-failure)(?::(\d+))?$/.exec(v);
+  if (!m || (m[2] && m[1] !== 'on-failure')) throw new UsageError(`invalid restart policy '${v}'`, 'run');
+  return { name: m[1] as 'no' | 'always' | 'unless-stopped' | 'on-failure', maxRetries: m[2] ? Number(m[2]) : 0 };
+}
+
+function createOptions(ctx: Ctx, cmd: string[]): RunOptions & { name?: string } {
+  const f = ctx.parsed.flags;
+  if (f['privileged']) throw new UsageError('--privileged is not supported: Berth containers run with Docker\'s default capabilities; use --cap-add for what you need', 'run');
+  if (f['init']) throw new UsageError('--init is not supported yet: the guest has no init binary for containers', 'run');
+  if (f['rm'] && str(f['restart']) && str(f['restart']) !== 'no') throw new UsageError('Conflicting options: --restart and --rm', 'run');
+  const env: string[] = [];
+  for (const e of list(f['env'])) {
+    if (!e.includes('=')) {
+      const v = ctx.io.env[e];
+      env.push(v === undefined ? e : `${e}=${v}`);
+    } else env.push(e);
+  }
+  if (list(f['env-file']).length) throw new UsageError('--env-file: reading files of the client is not supported here; use -e', 'run');
+  const memory = str(f['memory']);
+  const pids = str(f['pids-limit']);
+  return {
+    ...(cmd.length ? { cmd } : {}),
+    env,
+    ...(str(f['workdir']) ? { workdir: str(f['workdir']) } : {}),
+    ...(str(f['user']) ? { user: str(f['user']) } : {}),
+    ...(str(f['hostname']) ? { hostname: str(f['hostname']) } : {}),
+    ...(str(f['name']) ? { name: str(f['name']) } : {}),
+    ...(f['entrypoint'] !== undefined ? { entrypoint: str(f['entrypoint']) ? [str(f['entrypoint'])!] : [] } : {}),
+    ...(memory ? { memory: parseBytes(memory) } : {}),
+    ...(pids && Number(pids) > 0 ? { pidsLimit: Number(pids) } : {}),
+    tty: !!f['tty'],
+    interactive: !!f['interactive'],
+    readOnly: !!f['read-only'],
+    labels: Object.fromEntries(list(f['label']).map((l) => [l.split('=')[0]!, l.split('=').slice(1).join('=')])),
+    volumes: [...list(f['volume']), ...list(f['mount']).flatMap((m) => mountToVolume(m, 'volume'))],
+    tmpfs: [...list(f['tmpfs']), ...list(f['mount']).flatMap((m) => mountToVolume(m, 'tmpfs'))],
+    ...(str(f['cpus']) ? { cpus: parseCpus(str(f['cpus'])!) } : {}),
+    restart: parseRestart(str(f['restart']) ?? 'no'),
+    capAdd: list(f['cap-add']),
+    capDrop: list(f['cap-drop']),
+  };
+}
+
+/** Makes sure the image is here, pulling it as `run`/`create` do. */
+async function ensureImage(ctx: Ctx, image: string): Promise<void> {
+  const policy = str(ctx.parsed.flags['pull']) ?? 'missing';
+  if (!['always', 'missing', 'never'].includes(policy)) throw new UsageError(`invalid pull option: '${policy}': must be one of "always", "missing" or "never"`, 'run');
+  if (policy === 'always') return void (await pullWithProgress(ctx.engine, ctx.io, image, ctx.io.stderr.bind(ctx.io)));
+  if (await ctx.engine.images.find(image)) return;
+  const err = await ctx.engine.images.resolve(image).catch((e) => e);
+  if (policy === 'never') throw err;
+  ctx.io.stderr(`${err.message}\n`);
+  await pullWithProgress(ctx.engine, ctx.io, image, ctx.io.stderr.bind(ctx.io));
+}
+
+export async function create(ctx: Ctx): Promise<number> {
+  const [image, ...cmd] = ctx.parsed.args;
+  await ensureImage(ctx, image!);
+  const c = await ctx.engine.create(image!, createOptions(ctx, cmd));
+  ctx.io.stdout(`${c.id}\n`);
+  return 0;
+}
+
+export async function run(ctx: Ctx): Promise<number> {
+  const [image, ...cmd] = ctx.parsed.args;
+  const f = ctx.parsed.flags;
+  await ensureImage(ctx, image!);
+  const opts = createOptions(ctx, cmd);
+  const c = await ctx.engine.create(image!, opts);
+  const rm = !!f['rm'];
+  if (f['detach']) {
+    if (rm) ctx.engine.autoRemove.add(c.id);
+    await ctx.engine.start(c.id);
+    ctx.io.stdout(`${c.id}\n`);
+    return 0;
+  }
+  return attachAndWait(ctx, c, { start: true, rm, stdin: !!opts.interactive, tty: !!opts.tty });
+}
+
+/** Streams a container's output to the client until it exits (or Ctrl-P Ctrl-Q detaches). */
+async function attachAndWait(ctx: Ctx, c: Container, o: { start: boolean; rm: boolean; stdin: boolean; tty: boolean }): Promise<number> {
+  const { io, engine } = ctx;
+  const raw = o.tty && o.stdin && !!io.terminal;
+  const cleanups: Array<() => void> = [];
+  let detached = false;
+  let resolveDetach!: () => void;
+  const detachP = new Promise<void>((r) => (resolveDetach = r));
+  const out = { onStdout: (d: Uint8Array) => io.stdout(d), onStderr: (d: Uint8Array) => io.stderr(d) };
+  let proc = c.process;
+  if (o.start) proc = await engine.start(c.id, { ...out, ...(io.terminal ? { size: io.terminal } : {}) });
+  else {
+    cleanups.push(c.log.follow((e) => (e.stream === 'stdout' ? io.stdout(e.data) : io.stderr(e.data))));
+  }
+  if (raw) io.setRaw(true);
+  if (o.stdin && proc) {
+    let prevCtrlP = false;
+    cleanups.push(
+      io.onStdin((d) => {
+        if (raw) {
+          // Ctrl-P Ctrl-Q detaches, as Docker's default detach keys.
+          for (const b of d) {
+            if (prevCtrlP && b === 0x11) {
+              detached = true;
+              resolveDetach();
+              return;
+            }
+            prevCtrlP = b === 0x10;
+          }
+        }
+        void proc!.write(d);
+      }),
+      io.onStdinEnd(() => proc!.closeStdin()),
+    );
+  }
+  if (o.tty && proc) cleanups.push(io.onResize((rows, cols) => proc!.resize(rows, cols)));
+  if (!o.tty) {
+    // --sig-proxy: signals the client gets go to the container.
+    cleanups.push(io.onSignal((sig) => void engine.kill(c.id, sig).catch(() => {})));
+  }
+  await Promise.race([c.wait(), detachP]);
+  for (const fn of cleanups) fn();
+  if (raw) io.setRaw(false);
+  if (detached) {
+    io.stderr('\r\nread escape sequence\r\n');
+    return 0;
+  }
+  const status = await c.wait();
+  if (o.rm) await engine.remove(c.id, { force: true }).catch(() => {});
+  return status.code;
+}
+
+export async function start(ctx: Ctx): Promise<number> {
+  const f = ctx.parsed.flags;
+  if (f['attach'] || f['interactive']) {
+    const c = ctx.engine.get(ctx.parsed.args[0]!);
+    return attachAndWait(ctx, c, { start: true, rm: false, stdin: !!f['interactive'], tty: !!c.options.tty });
+  }
+  return eachContainer(ctx, async (c) => {
+    if (c.state !== 'running') await ctx.engine.start(c.id);
+  });
+}
+
+async function eachContainer(ctx: Ctx, fn: (c: Container, name: string) => Promise<void | string>): Promise<number> {
+  let code = 0;
+  for (const name of ctx.parsed.args) {
+    try {
+      const c = ctx.engine.get(name);
+      const printed = await fn(c, name);
+      ctx.io.stdout(`${printed ?? name}\n`);
+    } catch (e) {
+      ctx.io.stderr(`Error response from daemon: ${(e as Error).message}\n`);
+      code = 1;
+    }
+  }
+  return code;
+}
+
+export const stop = (ctx: Ctx) => {
+  const t = Number(str(ctx.parsed.flags['time']) ?? '10');
+  const sig = parseSignal(str(ctx.parsed.flags['signal']) ?? 'TERM') ?? 'TERM';
+  return eachContainer(ctx, (c) => ctx.engine.stop(c.id, t, sig));
+};
+
+export const restart = (ctx: Ctx) => {
+  const t = Number(str(ctx.parsed.flags['time']) ?? '10');
+  return eachContainer(ctx, async (c) => {
+    await ctx.engine.stop(c.id, t);
+    await ctx.engine.start(c.id);
+  });
+};
+
+export const kill = (ctx: Ctx) => {
+  const raw = str(ctx.parsed.flags['signal']) ?? 'KILL';
+  const sig = parseSignal(raw);
+  if (!sig) throw new UsageError(`Invalid signal: ${raw}`, 'kill');
+  return eachContainer(ctx, async (c) => {
+    if (c.state !== 'running') throw new Error(`Cannot kill container: ${c.name}: Container ${c.id} is not running`);
+    if (sig === 'KILL' || sig === 'TERM' || sig === 'INT') c.stopping = true;
+    await ctx.engine.kill(c.id, sig);
+  });
+};
+
+export const rm = (ctx: Ctx) => {
+  const force = !!ctx.parsed.flags['force'];
+  return eachContainer(ctx, async (c) => {
+    if (c.state === 'running' && !force) {
+      throw new Error(`cannot remove container "/${c.name}": container is running: stop the container before removing or force remove`);
+    }
+    await ctx.engine.remove(c.id, { force });
+  });
+};
+
+export async function wait(ctx: Ctx): Promise<number> {
+  let code = 0;
+  for (const name of ctx.parsed.args) {
+    try {
+      const s = await ctx.engine.get(name).wait();
+      ctx.io.stdout(`${s.code}\n`);
+    } catch (e) {
+      ctx.io.stderr(`Error response from daemon: ${(e as Error).message}\n`);
+      code = 1;
+    }
+  }
+  return code;
+}
+
+export async function rename(ctx: Ctx): Promise<number> {
+  const [from, to] = ctx.parsed.args;
+  ctx.engine.rename(from!, to!);
+  return 0;
+}
+
+function psRow(c: Container, noTrunc: boolean): Record<string, string> {
+  const args = c.args;
+  return {
+    ID: noTrunc ? c.id : c.shortId,
+    Image: c.imageRef,
+    Command: shortCommand(args, noTrunc),
+    CreatedAt: c.createdAt.toISOString(),
+    RunningFor: ago(c.createdAt),
+    Status: containerStatus(c),
+    State: c.state === 'exited' ? 'exited' : c.state,
+    Ports: '',
+    Names: c.name,
+    Labels: Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(','),
+  };
+}
+
+export async function ps(ctx: Ctx): Promise<number> {
+  const f = ctx.parsed.flags;
+  let list = ctx.engine.list().sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+  if (!f['all'] && !f['latest'] && !f['last']) list = list.filter((c) => c.state === 'running');
+  for (const filter of (f['filter'] as string[] | undefined) ?? []) {
+    const [key, value = ''] = filter.split(/=(.*)/s);
+    if (key === 'status') list = list.filter((c) => (c.state === 'exited' ? 'exited' : c.state) === value);
+    else if (key === 'name') list = list.filter((c) => c.name.includes(value.replace(/^\//, '')));
+    else if (key === 'id') list = list.filter((c) => c.id.startsWith(value));
+    else if (key === 'ancestor') list = list.filter((c) => c.imageRef === value || c.imageId.includes(value));
+    else if (key === 'exited') list = list.filter((c) => c.state === 'exited' && String(c.exitStatus?.code) === value);
+    else if (key === 'label') list = list.filter((c) => { const [k, v] = value.split('='); return k! in c.labels && (v === undefined || c.labels[k!] === v); });
+    else throw new UsageError(`invalid filter '${key}'`, 'ps');
+  }
+  if (f['latest']) list = list.slice(0, 1);
+  const noTrunc = !!f['no-trunc'];
+  if (f['quiet']) {
+    ctx.io.stdout(list.map((c) => `${noTrunc ? c.id : c.shortId}\n`).join(''));
+    return 0;
+  }
+  const rows = list.map((c) => psRow(c, noTrunc));
+  const format = str(f['format']);
+  if (format) {
+    ctx.io.stdout(renderTemplate(format, rows, { ID: 'CONTAINER ID', RunningFor: 'CREATED', CreatedAt: 'CREATED AT' }));
+    return 0;
+  }
+  ctx.io.stdout(
+    table(
+      ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
+      rows.map((r) => [r['ID']!, r['Image']!, r['Command']!, r['RunningFor']!, r['Status']!, r['Ports']!, r['Names']!]),
+    ),
+  );
+  return 0;
+}
+
+export async function logs(ctx: Ctx): Promise<number> {
+  const f = ctx.parsed.flags;
+  const c = ctx.engine.get(ctx.parsed.args[0]!);
+  const tailRaw = str(f['tail']) ?? 'all';
+  const tail = tailRaw === 'all' ? undefined : Number(tailRaw);
+  if (tail !== undefined && !Number.isInteger(tail)) throw new UsageError(`invalid value for --tail: ${tailRaw}`, 'logs');
+  const stamp = !!f['timestamps'];
+  const write = (e: { stream: string; time: Date; data: Uint8Array }) => {
+    const data = stamp ? new TextEncoder().encode(prefixLines(new TextDecoder().decode(e.data), `${e.time.toISOString().replace('Z', '000000Z')} `)) : e.data;
+    if (e.stream === 'stdout') ctx.io.stdout(data);
+    else ctx.io.stderr(data);
+  };
+  for (const e of c.log.read(tail !== undefined ? { tail } : {})) write(e);
+  if (f['follow'] && c.state === 'running') {
+    const stopFollow = c.log.follow(write);
+    let stopSignal: () => void = () => {};
+    await Promise.race([c.wait(), new Promise<void>((r) => (stopSignal = ctx.io.onSignal(() => r())))]);
+    stopFollow();
+    stopSignal();
+  }
+  return 0;
+}
+
+function prefixLines(text: string, prefix: string): string {
+  return text.replace(/(^|\n)(?=.)/g, `$1${prefix}`);
+}
+
+export async function exec(ctx: Ctx): Promise<number> {
+  const f = ctx.parsed.flags;
+  const [name, ...cmd] = ctx.parsed.args;
+  const c = ctx.engine.get(name!);
+  const tty = !!f['tty'];
+  const interactive = !!f['interactive'];
+  const { io } = ctx;
+  const proc = await ctx.engine.exec(
+    c.id,
+    {
+      cmd,
+      tty,
+      interactive,
+      env: list(f['env']),
+      ...(str(f['workdir']) ? { workdir: str(f['workdir'])! } : {}),
+      ...(str(f['user']) ? { user: str(f['user'])! } : {}),
+    },
+    { onStdout: (d) => io.stdout(d), onStderr: (d) => io.stderr(d), ...(io.terminal ? { size: io.terminal } : {}) },
+  ).catch((e) => {
+    throw e;
+  });
+  if (f['detach']) return 0;
+  const raw = tty && interactive && !!io.terminal;
+  if (raw) io.setRaw(true);
+  const cleanups: Array<() => void> = [];
+  if (interactive) cleanups.push(io.onStdin((d) => void proc.write(d)), io.onStdinEnd(() => proc.closeStdin()));
+  if (tty) cleanups.push(io.onResize((r, cl) => proc.resize(r, cl)));
+  const status = await proc.exit;
+  for (const fn of cleanups) fn();
+  if (raw) io.setRaw(false);
+  return status.code;
+}
+
+export async function attach(ctx: Ctx): Promise<number> {
+  const c = ctx.engine.get(ctx.parsed.args[0]!);
+  if (c.state !== 'running') throw new Error('You cannot attach to a stopped container, start it first');
+  return attachAndWait(ctx, c, { start: false, rm: false, stdin: !ctx.parsed.flags['no-stdin'] && !!c.options.interactive, tty: !!c.options.tty });
+}
+
+export async function top(ctx: Ctx): Promise<number> {
+  const c = ctx.engine.get(ctx.parsed.args[0]!);
+  if (c.state !== 'running') throw new Error(`container ${c.id} is not running`);
+  const r = await ctx.engine.vm.agent.run(['/usr/bin/crun', '--root', '/run/crun', 'ps', c.id]);
+  const pids = r.stdout.split('\n').slice(1).map((l) => l.trim()).filter((l) => /^\d+$/.test(l));
+  const ps = await ctx.engine.vm.agent.run(['/bin/ps', '-o', 'user,pid,ppid,time,args']);
+  const lines = ps.stdout.split('\n');
+  const rows = lines.slice(1).filter((l) => pids.includes(l.trim().split(/\s+/)[1] ?? ''));
+  ctx.io.stdout(table(['UID', 'PID', 'PPID', 'TIME', 'CMD'], rows.map((l) => { const p = l.trim().split(/\s+/); return [p[0]!, p[1]!, p[2]!, p[3]!, p.slice(4).join(' ')]; })));
+  return 0;
+}
+
+export function inspectContainer(c: Container): object {
+  return {
+    Id: c.id,
+    Created: c.createdAt.toISOString(),
+    Path: c.args[0],
+    Args: c.args.slice(1),
+    State: {
+      Status: c.state === 'removing' ? 'removing' : c.state,
+      Running: c.state === 'running',
+      Paused: false,
+      Restarting: false,
+      OOMKilled: c.oomKilled,
+      Dead: false,
+      Pid: c.state === 'running' ? (c.process?.pid ?? 0) : 0,
+      ExitCode: c.exitStatus?.code ?? 0,
+      Error: '',
+      StartedAt: c.startedAt?.toISOString() ?? '0001-01-01T00:00:00Z',
+      FinishedAt: c.finishedAt?.toISOString() ?? '0001-01-01T00:00:00Z',
+    },
+    Image: c.imageId,
+    Name: `/${c.name}`,
+    RestartCount: c.restartCount,
+    HostConfig: {
+      Memory: c.options.memory ?? 0,
+      PidsLimit: c.options.pidsLimit ?? null,
+      ReadonlyRootfs: !!c.options.readOnly,
+      AutoRemove: false,
+    },
+    Config: {
+      Hostname: c.hostname,
+      User: c.options.user ?? '',
+      Tty: !!c.options.tty,
+      OpenStdin: !!c.options.interactive,
+      Env: c.env,
+      Cmd: c.args,
+      Image: c.imageRef,
+      WorkingDir: c.options.workdir ?? '',
+      Labels: c.labels,
+    },
+  };
+}
+
+export async function inspect(ctx: Ctx): Promise<number> {
+  const out: object[] = [];
+  let code = 0;
+  for (const name of ctx.parsed.args) {
+    try {
+      out.push(inspectContainer(ctx.engine.get(name)));
+    } catch (e) {
+      if (!isBerthError(e, 'not-found')) throw e;
+      try {
+        out.push(ctx.engine.images.inspect(await ctx.engine.images.resolve(name)));
+      } catch {
+        ctx.io.stderr(`Error: No such object: ${name}\n`);
+        code = 1;
+      }
+    }
+  }
+  const format = str(ctx.parsed.flags['format']);
+  if (format) ctx.io.stdout(out.map((o) => `${goField(o, format)}\n`).join(''));
+  else ctx.io.stdout(`${JSON.stringify(out, null, 4)}\n`);
+  return code;
+}
+
+/** `--format '{{.State.Status}}'` and `{{json .Config}}` on inspect output. */
+function goField(obj: object, format: string): string {
+  return format.replace(/\{\{\s*(json\s+)?((?:\.\w+)+)\s*\}\}/g, (_m, json: string | undefined, path: string) => {
+    let v: unknown = obj;
+    for (const part of path.split('.').filter(Boolean)) v = (v as Record<string, unknown> | undefined)?.[part];
+    if (json) return JSON.stringify(v ?? null);
+    if (v === undefined || v === null) return '<no value>';
+    return typeof v === 'object' ? JSON.stringify(v) : String(v);
+  });
+}
+
+export async function containerPrune(ctx: Ctx): Promise<number> {
+  const gone: string[] = [];
+  for (const c of ctx.engine.list()) {
+    if (c.state === 'exited' || c.state === 'created') {
+      await ctx.engine.remove(c.id);
+      gone.push(c.id);
+    }
+  }
+  ctx.io.stdout(`${gone.length ? `Deleted Containers:\n${gone.join('\n')}\n\n` : ''}Total reclaimed space: 0B\n`);
+  return 0;
+}
+

@@ -1,0 +1,190 @@
+import { familiarName, familiarString, formatReference, parseReference } from '../../oci/reference.js';
+import type { Engine } from '../engine.js';
+import { notFound, isBerthError } from '../errors.js';
+import type { ImageRecord, PullEvent } from '../image-service.js';
+import { ago, humanSize, renderTemplate, table } from './format.js';
+import type { CommandIO } from './io.js';
+import type { Ctx } from './containers.js';
+import { UsageError } from './parse.js';
+import { loadImageArchive, saveImageArchive } from '../image-archive.js';
+import { concat } from '../../vm/agent-client.js';
+
+const short = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);
+
+/**
+ * Docker's pull output: a line per layer, redrawn in place on a terminal;
+ * on a pipe only the state changes, so logs stay short.
+ */
+class PullProgress {
+  private readonly order: string[] = [];
+  private readonly lines = new Map<string, string>();
+  private drawn = 0;
+  downloaded = false;
+
+  constructor(
+    private readonly write: (s: string) => void,
+    private readonly live: boolean,
+  ) {}
+
+  event(e: PullEvent): void {
+    if (e.type === 'resolved') {
+      const ref = parseReference(e.ref);
+      return this.write(`${ref.tag ?? ref.digest}: Pulling from ${familiarName(ref).includes('/') ? familiarName(ref) : `library/${familiarName(ref)}`}\n`);
+    }
+    if (e.status === 'done') this.downloaded = true;
+    const text =
+      e.status === 'exists' ? 'Already exists' : e.status === 'done' ? 'Pull complete' : `Downloading ${bar(e.bytes, e.total)} ${humanSize(e.bytes)}/${humanSize(e.total)}`;
+    const id = short(e.digest);
+    if (!this.lines.has(id)) this.order.push(id);
+    const changed = this.lines.get(id)?.split(' ')[0] !== text.split(' ')[0];
+    this.lines.set(id, text);
+    if (this.live) {
+      if (this.drawn) this.write(`\x1b[${this.drawn}A`);
+      for (const l of this.order) this.write(`\x1b[2K${l}: ${this.lines.get(l)}\n`);
+      this.drawn = this.order.length;
+    } else if (changed) this.write(`${id}: ${text.startsWith('Downloading') ? 'Downloading' : text}\n`);
+  }
+}
+
+function bar(done: number, total: number): string {
+  const width = 30;
+  const n = total > 0 ? Math.min(width, Math.floor((done / total) * width)) : 0;
+  return `[${'='.repeat(Math.max(0, n - 1))}${n > 0 ? '>' : ''}${' '.repeat(width - n)}]`;
+}
+
+/** `pull`, also used by `run` (which writes it to stderr). */
+export async function pullWithProgress(engine: Engine, io: CommandIO, name: string, write: (s: string) => void = (s) => io.stdout(s)): Promise<ImageRecord> {
+  const ref = parseReference(name);
+  const last = name.slice(name.lastIndexOf('/') + 1);
+  if (!last.includes(':') && !name.includes('@')) write('Using default tag: latest\n');
+  const progress = new PullProgress(write, io.stdoutIsTerminal);
+  const image = await engine.pull(name, (e) => progress.event(e));
+  write(`Digest: ${image.repoDigests.at(-1)?.split('@')[1] ?? image.manifestDigest}\n`);
+  write(progress.downloaded ? `Status: Downloaded newer image for ${familiarString(ref)}\n` : `Status: Image is up to date for ${familiarString(ref)}\n`);
+  write(`${formatReference(ref)}\n`);
+  return image;
+}
+
+export async function pull(ctx: Ctx): Promise<number> {
+  await pullWithProgress(ctx.engine, ctx.io, ctx.parsed.args[0]!);
+  return 0;
+}
+
+export async function images(ctx: Ctx): Promise<number> {
+  const f = ctx.parsed.flags;
+  let list = await ctx.engine.images.list();
+  const [filterRepo] = ctx.parsed.args;
+  const rows: Array<Record<string, string>> = [];
+  for (const img of list.sort((a, b) => (b.config.created ?? '').localeCompare(a.config.created ?? ''))) {
+    const tags = img.repoTags.length ? img.repoTags : [undefined];
+    for (const t of tags) {
+      const ref = t ? parseReference(t) : undefined;
+      if (filterRepo && (!ref || familiarName(ref) !== familiarName(parseReference(filterRepo)))) continue;
+      rows.push({
+        Repository: ref ? familiarName(ref) : '<none>',
+        Tag: ref?.tag ?? '<none>',
+        ID: f['no-trunc'] ? img.id : short(img.id),
+        CreatedSince: ago(img.config.created) || 'N/A',
+        CreatedAt: img.config.created ?? '',
+        Size: humanSize(img.size),
+        Digest: img.repoDigests[0]?.split('@')[1] ?? '<none>',
+      });
+    }
+  }
+  list = [];
+  if (f['quiet']) {
+    ctx.io.stdout([...new Set(rows.map((r) => r['ID']))].map((id) => `${id}\n`).join(''));
+    return 0;
+  }
+  const format = typeof f['format'] === 'string' ? f['format'] : undefined;
+  if (format) ctx.io.stdout(renderTemplate(format, rows, { ID: 'IMAGE ID', CreatedSince: 'CREATED' }));
+  else ctx.io.stdout(table(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], rows.map((r) => [r['Repository']!, r['Tag']!, r['ID']!, r['CreatedSince']!, r['Size']!])));
+  return 0;
+}
+
+export async function rmi(ctx: Ctx): Promise<number> {
+  let code = 0;
+  for (const name of ctx.parsed.args) {
+    try {
+      for (const line of await ctx.engine.removeImage(name, { force: !!ctx.parsed.flags['force'] })) {
+        ctx.io.stdout(line.Untagged ? `Untagged: ${line.Untagged}\n` : `Deleted: ${line.Deleted}\n`);
+      }
+    } catch (e) {
+      ctx.io.stderr(`Error response from daemon: ${(e as Error).message}\n`);
+      code = 1;
+    }
+  }
+  return code;
+}
+
+export async function tag(ctx: Ctx): Promise<number> {
+  const [source, target] = ctx.parsed.args;
+  await ctx.engine.images.tag(source!, target!).catch((e) => {
+    if (isBerthError(e, 'not-found')) throw notFound(`No such image: ${source}`);
+    throw e;
+  });
+  return 0;
+}
+
+export async function imageInspect(ctx: Ctx): Promise<number> {
+  const out: object[] = [];
+  let code = 0;
+  for (const name of ctx.parsed.args) {
+    const img = await ctx.engine.images.find(name).catch(() => undefined);
+    if (img) out.push(ctx.engine.images.inspect(img));
+    else {
+      ctx.io.stderr(`Error: No such image: ${name}\n`);
+      code = 1;
+    }
+  }
+  ctx.io.stdout(`${JSON.stringify(out, null, 4)}\n`);
+  return code;
+}
+
+export async function history(ctx: Ctx): Promise<number> {
+  const img = await ctx.engine.images.find(ctx.parsed.args[0]!);
+  if (!img) throw notFound(`No such image: ${ctx.parsed.args[0]}`);
+  const hist = [...(img.config.history ?? [])].reverse();
+  let layer = img.layers.length - 1;
+  const rows = hist.map((h, i) => {
+    const size = h.empty_layer ? 0 : (img.layers[layer--]?.size ?? 0);
+    return [i === 0 ? short(img.id) : '<missing>', ago(h.created) || 'N/A', (h.created_by ?? '').slice(0, 45), humanSize(size), h.comment ?? ''];
+  });
+  ctx.io.stdout(table(['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], rows));
+  return 0;
+}
+
+export async function imagePrune(ctx: Ctx): Promise<number> {
+  const { deleted, reclaimed } = await ctx.engine.pruneImages();
+  ctx.io.stdout(`${deleted.length ? `Deleted Images:\n${deleted.map((d) => `deleted: ${d}\n`).join('')}\n` : ''}Total reclaimed space: ${humanSize(reclaimed)}\n`);
+  return 0;
+}
+
+export async function save(ctx: Ctx): Promise<number> {
+  const out = typeof ctx.parsed.flags['output'] === 'string' ? ctx.parsed.flags['output'] : undefined;
+  if (!out && ctx.io.stdoutIsTerminal) {
+    throw new UsageError('cowardly refusing to save to a terminal. Use the -o flag or redirect', 'save');
+  }
+  const tar = await saveImageArchive(ctx.engine.images, ctx.parsed.args, (d) => ctx.engine.images.readBlob(d));
+  if (out) await ctx.io.writeClientFile(out, tar);
+  else ctx.io.stdout(tar);
+  return 0;
+}
+
+export async function load(ctx: Ctx): Promise<number> {
+  const input = typeof ctx.parsed.flags['input'] === 'string' ? ctx.parsed.flags['input'] : undefined;
+  let data: Uint8Array;
+  if (input) data = await ctx.io.readClientFile(input);
+  else {
+    const parts: Uint8Array[] = [];
+    await new Promise<void>((resolve) => {
+      ctx.io.onStdin((d) => parts.push(d));
+      ctx.io.onStdinEnd(resolve);
+    });
+    data = concat(parts);
+    if (data.length === 0) throw new UsageError('requested load from stdin, but stdin is empty', 'load');
+  }
+  const names = await loadImageArchive(ctx.engine.images, new Blob([data as Uint8Array<ArrayBuffer>]).stream());
+  if (!ctx.parsed.flags['quiet']) ctx.io.stdout(names.map((n) => (n.startsWith('ID: ') ? `Loaded image ${n}\n` : `Loaded image: ${n}\n`)).join(''));
+  return 0;
+}

@@ -1,0 +1,114 @@
+/**
+ * How a docker command talks to its client: the `docker` program in the
+ * guest terminal (through the agent), `berth` in Node (through the daemon
+ * socket), or a page. Mirrors what the Docker CLI has: stdio streams, the
+ * terminal's size, raw mode, signals.
+ */
+export interface CommandIO {
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string>>;
+  /** The client's terminal size, when its stdin is a terminal. */
+  readonly terminal: { rows: number; cols: number } | undefined;
+  readonly stdoutIsTerminal: boolean;
+  stdout(data: Uint8Array | string): void;
+  stderr(data: Uint8Array | string): void;
+  onStdin(listener: (data: Uint8Array) => void): () => void;
+  onStdinEnd(listener: () => void): () => void;
+  onResize(listener: (rows: number, cols: number) => void): () => void;
+  onSignal(listener: (signal: number) => void): () => void;
+  /** Raw mode on the client's terminal (`run -it`). */
+  setRaw(raw: boolean): void;
+  /** Files on the client's side (`load -i`, `save -o`), relative to its cwd. */
+  readClientFile(path: string): Promise<Uint8Array>;
+  writeClientFile(path: string, data: Uint8Array): Promise<void>;
+}
+
+/** How a host reaches the client's files. */
+export interface ClientFiles {
+  read(path: string, cwd: string): Promise<Uint8Array>;
+  write(path: string, data: Uint8Array, cwd: string): Promise<void>;
+}
+
+/**
+ * A CommandIO fed by an adapter: the adapter calls the `push*` methods as
+ * client input arrives; input that arrives before a command listens is kept.
+ */
+export class ClientIO implements CommandIO {
+  private readonly stdinListeners = new Set<(d: Uint8Array) => void>();
+  private readonly endListeners = new Set<() => void>();
+  private readonly resizeListeners = new Set<(r: number, c: number) => void>();
+  private readonly signalListeners = new Set<(s: number) => void>();
+  private pending: Uint8Array[] = [];
+  private ended = false;
+  terminal: { rows: number; cols: number } | undefined;
+
+  constructor(
+    private readonly sink: {
+      stdout(d: Uint8Array): void;
+      stderr(d: Uint8Array): void;
+      setRaw(raw: boolean): void;
+    },
+    readonly cwd: string,
+    readonly env: Readonly<Record<string, string>>,
+    terminal: { rows: number; cols: number } | undefined,
+    readonly stdoutIsTerminal: boolean,
+    private readonly files?: ClientFiles,
+  ) {
+    this.terminal = terminal;
+  }
+
+  readClientFile(path: string): Promise<Uint8Array> {
+    if (!this.files) return Promise.reject(new Error('this client cannot share files'));
+    return this.files.read(path, this.cwd);
+  }
+  writeClientFile(path: string, data: Uint8Array): Promise<void> {
+    if (!this.files) return Promise.reject(new Error('this client cannot share files'));
+    return this.files.write(path, data, this.cwd);
+  }
+
+  stdout(data: Uint8Array | string): void {
+    this.sink.stdout(typeof data === 'string' ? new TextEncoder().encode(data) : data);
+  }
+  stderr(data: Uint8Array | string): void {
+    this.sink.stderr(typeof data === 'string' ? new TextEncoder().encode(data) : data);
+  }
+  setRaw(raw: boolean): void {
+    this.sink.setRaw(raw);
+  }
+
+  onStdin(listener: (data: Uint8Array) => void): () => void {
+    this.stdinListeners.add(listener);
+    for (const d of this.pending) listener(d);
+    this.pending = [];
+    return () => this.stdinListeners.delete(listener);
+  }
+  onStdinEnd(listener: () => void): () => void {
+    if (this.ended && this.pending.length === 0) queueMicrotask(listener);
+    this.endListeners.add(listener);
+    return () => this.endListeners.delete(listener);
+  }
+  onResize(listener: (rows: number, cols: number) => void): () => void {
+    this.resizeListeners.add(listener);
+    return () => this.resizeListeners.delete(listener);
+  }
+  onSignal(listener: (signal: number) => void): () => void {
+    this.signalListeners.add(listener);
+    return () => this.signalListeners.delete(listener);
+  }
+
+  pushStdin(data: Uint8Array): void {
+    if (this.stdinListeners.size === 0) this.pending.push(data);
+    for (const l of this.stdinListeners) l(data);
+  }
+  pushStdinEnd(): void {
+    this.ended = true;
+    if (this.stdinListeners.size > 0 || this.pending.length === 0) for (const l of this.endListeners) l();
+  }
+  pushResize(rows: number, cols: number): void {
+    this.terminal = { rows, cols };
+    for (const l of this.resizeListeners) l(rows, cols);
+  }
+  pushSignal(signal: number): void {
+    for (const l of this.signalListeners) l(signal);
+  }
+}

@@ -1,0 +1,50 @@
+import type { ClientSession } from '../../vm/client-session.js';
+import type { Engine } from '../engine.js';
+import { runDockerCommand } from './docker-cli.js';
+import { concat } from '../../vm/agent-client.js';
+import { ClientIO, type ClientFiles } from './io.js';
+
+/** Runs one client session's docker command and answers with its exit code. */
+export async function serveClientSession(engine: Engine, session: ClientSession, files?: ClientFiles): Promise<number> {
+  const io = new ClientIO(session, session.cwd, session.env, session.terminal, session.stdoutIsTerminal, files);
+  session.handlers = {
+    stdin: (d) => io.pushStdin(d),
+    stdinEnd: () => io.pushStdinEnd(),
+    resize: (r, c) => io.pushResize(r, c),
+    signal: (s) => io.pushSignal(s),
+  };
+  const code = await runDockerCommand(engine, session.argv, io);
+  session.exit(code);
+  return code;
+}
+
+/** Files of a client in the guest: read and written by `cat` in the guest, at the client's cwd. */
+export function guestFiles(engine: Engine): ClientFiles {
+  const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
+  return {
+    async read(path, cwd) {
+      const parts: Uint8Array[] = [];
+      let err = '';
+      const proc = await engine.vm.agent.exec({
+        argv: ['/bin/sh', '-c', 'cd "$1" && cat -- "$2"', 'sh', cwd, path],
+        env,
+        onStdout: (d) => parts.push(d),
+        onStderr: (d) => (err += new TextDecoder().decode(d)),
+      });
+      if ((await proc.exit).code !== 0) throw new Error(`open ${path}: ${err.trim().replace(/^cat: /, '') || 'cannot read'}`);
+      return concat(parts);
+    },
+    async write(path, data, cwd) {
+      const proc = await engine.vm.agent.exec({ argv: ['/bin/sh', '-c', 'cd "$1" && cat > "$2"', 'sh', cwd, path], env, stdin: true });
+      await proc.write(data);
+      proc.closeStdin();
+      if ((await proc.exit).code !== 0) throw new Error(`cannot write ${path} in the guest`);
+    },
+  };
+}
+
+/** Serves the `docker` command typed in the guest's terminals. */
+export function serveGuestDockerClients(engine: Engine): void {
+  const files = guestFiles(engine);
+  engine.vm.agent.onClientSession = (session) => void serveClientSession(engine, session, files);
+}
