@@ -70,7 +70,7 @@ export class Container {
   }
 
   wait(): Promise<ExitStatus> {
-    if (this.state === 'exited' && this.exitStatus) return Promise.resolve(this.exitStatus);
+    if ((this.state === 'exited' || this.state === 'removing') && this.exitStatus) return Promise.resolve(this.exitStatus);
     return new Promise((resolve) => this.exitWaiters.push(resolve));
   }
 
@@ -79,7 +79,9 @@ export class Container {
     this.exitStatus = status;
     this.finishedAt = new Date();
     this.process = undefined;
-    this.transition('exited');
+    // A run can end while the container is being removed (or be declared
+    // ended by a forced removal before crun reports it): no state change then.
+    if (this.state === 'running') this.transition('exited');
     for (const w of this.exitWaiters) w(status);
     this.exitWaiters = [];
   }

@@ -11,6 +11,7 @@ import { VolumeService } from './volumes.js';
 import type { ResolvedMount } from './runtime-spec.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const exitsWithin = (c: Container, ms: number) => Promise.race([c.wait().then(() => true), sleep(ms).then(() => false)]);
 
 /** Where the guest mounts the 9p tree. */
 export const GUEST_9P_ROOT = '/berth';
@@ -320,7 +321,14 @@ export class Engine {
     const argv = [...CRUN, 'exec'];
     const socket = opts.tty ? `/run/berth/x${randomHexId(8)}.sock` : undefined;
     if (socket) argv.push('--tty', '--console-socket', socket);
-    for (const e of opts.env ?? []) argv.push('--env', e);
+    // crun exec takes the environment whole: the container's, then -e over it (Docker's exec semantics).
+    const env = new Map(c.env.map((e) => [e.split('=')[0]!, e]));
+    for (const e of opts.env ?? []) {
+      if (e.includes('=')) env.set(e.split('=')[0]!, e);
+      else env.delete(e);
+    }
+    for (const e of env.values()) argv.push('--env', e);
+    this.checkCommand([...c.layers].reverse(), opts.cmd[0]!, [...env.values()], opts.workdir ?? c.options.workdir ?? '/');
     if (opts.workdir) argv.push('--cwd', opts.workdir);
     if (opts.user) {
       const layersTopFirst = [...c.layers].reverse();
@@ -374,14 +382,28 @@ export class Engine {
     const c = this.get(idOrName);
     if (c.state !== 'running') throw conflict(`Cannot kill container: ${idOrName}: Container ${c.id} is not running`);
     const sig = typeof signal === 'number' ? String(signal) : signal.replace(/^SIG/, '');
-    // `crun run` registers the container a moment after it starts; until then
-    // crun kill finds nothing, so retry while the run is still going.
+    // `crun run` registers the container a moment after it starts, and a
+    // container killed while crun is still starting it can leave `crun run`
+    // waiting forever: signal it only once crun reports it running.
     for (let attempt = 0; ; attempt++) {
-      const r = await this.vm.agent.run([...CRUN, 'kill', c.id, sig]);
-      if (r.status.code === 0 || c.state !== 'running') return;
-      if (attempt >= 50) throw internal(`crun kill ${c.shortId} ${sig} failed: ${r.stderr.trim()}`);
-      await new Promise((res) => setTimeout(res, 50));
+      const state = await this.vm.agent.run([...CRUN, 'state', c.id]);
+      if (c.state !== 'running') return;
+      if (state.status.code === 0 && /"status"\s*:\s*"running"/.test(state.stdout)) break;
+      if (state.status.code === 0 && /"status"\s*:\s*"stopped"/.test(state.stdout)) return this.ensureExit(c);
+      if (attempt >= 40) break;
+      await sleep(50);
     }
+    const r = await this.vm.agent.run([...CRUN, 'kill', c.id, sig]);
+    if (r.status.code !== 0 && c.state === 'running') throw internal(`crun kill ${c.shortId} ${sig} failed: ${r.stderr.trim()}`);
+    if (sig === 'KILL' || sig === '9') this.ensureExit(c);
+  }
+
+  /** If `crun run` has not reported a SIGKILLed container's end in 3 s, end crun itself. */
+  private ensureExit(c: Container): void {
+    const proc = c.process;
+    setTimeout(() => {
+      if (c.state === 'running' && c.process === proc) proc?.kill(9);
+    }, 3000);
   }
 
   /** Removes a container: its mounts, cgroup, bundle. A running one needs `force`. */
@@ -395,7 +417,12 @@ export class Engine {
       }
       c.stopping = true;
       await this.kill(c.id, 'KILL').catch(() => {});
-      await c.wait();
+      // A run that does not end (crun stuck on a container killed while starting)
+      // must not block removal: end crun, and at last stop waiting for it.
+      if (!(await exitsWithin(c, 4000))) {
+        c.process?.kill(9);
+        if (!(await exitsWithin(c, 2000))) c.exited({ code: 137, signal: 9 });
+      }
     }
     if (c.state === 'removing') return;
     c.transition('removing');
