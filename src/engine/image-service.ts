@@ -14,6 +14,7 @@ import { MediaType, type Descriptor, type ImageConfig, type ImageIndex, type Ima
 import type { ContentStore, MetadataStore } from '../store/content-store.js';
 import { BerthError, conflict, invalidArgument, notFound, unavailable } from './errors.js';
 import { scanLayer } from './layer-scan.js';
+import { CredentialStore } from './credentials.js';
 import { UnsafeLayerError } from './layer-unpacker.js';
 
 /**
@@ -62,11 +63,17 @@ function parse(name: string): ImageReference {
 }
 
 export class ImageService {
+  /** Registry logins (`login`/`logout`), used by pulls. */
+  readonly credentials: CredentialStore;
+
   constructor(
     private readonly content: ContentStore,
     private readonly meta: MetadataStore,
-    private readonly registry?: RegistryClient,
-  ) {}
+    readonly registry?: RegistryClient,
+  ) {
+    this.credentials = new CredentialStore(meta);
+    registry?.useStoredCredentials((host) => this.credentials.get(host));
+  }
 
   async list(): Promise<ImageRecord[]> {
     const out: ImageRecord[] = [];
@@ -102,6 +109,7 @@ export class ImageService {
   /** Pulls an image for linux/386; blobs already stored are not downloaded again. */
   async pull(name: string, onEvent?: (e: PullEvent) => void): Promise<ImageRecord> {
     if (!this.registry) throw unavailable('no registry client is configured');
+    await this.credentials.ready;
     const ref = parse(name);
     const added: string[] = [];
     try {

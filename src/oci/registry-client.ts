@@ -69,9 +69,43 @@ export class RegistryClient {
   private readonly fetchImpl: typeof fetch;
   private readonly attempts: number;
 
+  private stored: ((host: string) => Credentials | undefined) | undefined;
+
   constructor(private readonly options: RegistryClientOptions = {}) {
     this.fetchImpl = options.fetch ?? ((...a) => fetch(...a));
     this.attempts = options.attempts ?? 3;
+  }
+
+  /** Credentials from `login`, used when the options give none for a host. */
+  useStoredCredentials(fn: (host: string) => Credentials | undefined): void {
+    this.stored = fn;
+  }
+
+  private credentialsFor(host: string): Credentials | undefined {
+    return this.options.credentials?.(host) ?? this.stored?.(host);
+  }
+
+  /**
+   * `login`: checks credentials against a registry's /v2/ endpoint (basic or
+   * token auth). Resolves when they are accepted; rejects with 'unauthorized'.
+   */
+  async verifyLogin(domain: string, creds: Credentials): Promise<void> {
+    const url = `${this.endpoint(domain)}/v2/`;
+    let res: Response;
+    try {
+      res = await this.fetchImpl(url);
+    } catch (e) {
+      throw new RegistryError('network', `cannot reach ${this.endpoint(domain)}: ${(e as Error).message}`, { cause: e });
+    }
+    if (res.ok) return void (await res.body?.cancel());
+    if (res.status !== 401) throw new RegistryError('protocol', `${url}: HTTP ${res.status}`);
+    const challenge = res.headers.get('WWW-Authenticate') ?? '';
+    await res.body?.cancel();
+    const ref = { domain, path: '' } as ImageReference;
+    const auth = await this.authorize(ref, challenge, '', creds);
+    const check = await this.fetchImpl(url, { headers: { Authorization: auth } });
+    await check.body?.cancel();
+    if (check.status === 401 || check.status === 403) throw new RegistryError('unauthorized', `login to ${domain}: unauthorized: incorrect username or password`);
   }
 
   /** Base URL for a registry host: its mirror, else https (http for loopback, as Docker's insecure default). */
@@ -221,8 +255,8 @@ export class RegistryClient {
   }
 
   /** Answers a 401 challenge: a bearer token from the realm, or basic credentials. */
-  private async authorize(ref: ImageReference, challenge: string, scope: string): Promise<string> {
-    const creds = this.options.credentials?.(ref.domain);
+  private async authorize(ref: ImageReference, challenge: string, scope: string, given?: Credentials): Promise<string> {
+    const creds = given ?? this.credentialsFor(ref.domain);
     const basic = creds ? `Basic ${btoa(`${creds.username}:${creds.password}`)}` : undefined;
     const [scheme, ...rest] = challenge.split(' ');
     if (scheme?.toLowerCase() === 'basic') {
@@ -234,7 +268,7 @@ export class RegistryClient {
     if (!params['realm']) throw new RegistryError('protocol', `auth challenge from ${ref.domain} has no realm`);
     const url = new URL(params['realm']);
     if (params['service']) url.searchParams.set('service', params['service']);
-    url.searchParams.set('scope', params['scope'] ?? scope);
+    if (params['scope'] ?? scope) url.searchParams.set('scope', params['scope'] ?? scope);
     let res: Response;
     try {
       res = await this.fetchImpl(url, { headers: basic ? { Authorization: basic } : {} });

@@ -2,6 +2,7 @@
 // The engine's home in the browser: a Web Worker, so the page never blocks.
 import * as Comlink from 'comlink';
 import wasmUrl from 'v86/build/v86.wasm?url';
+import { serveGuestDockerClients } from '../engine/docker-cli/serve.js';
 import { Engine } from '../engine/engine.js';
 import { importEmbeddedImages } from '../engine/embedded-images.js';
 import { ImageService } from '../engine/image-service.js';
@@ -16,6 +17,13 @@ let engine: Engine | undefined;
 const sessions = new Map<number, GuestProcess>();
 let nextSession = 1;
 
+const SHELL_ENV = {
+  PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  HOME: '/root',
+  TERM: 'xterm-256color',
+  PS1: 'berth:\\w\\$ ',
+};
+
 const api: PlaygroundApi = {
   async boot(onProgress: (p: BootProgress) => void) {
     const t0 = performance.now();
@@ -25,19 +33,25 @@ const api: PlaygroundApi = {
     await importEmbeddedImages(images, artifacts);
     const vm = await GuestVM.boot({ artifacts, wasmPath: new URL(wasmUrl, self.location.href).href, onProgress });
     engine = new Engine(vm, images);
+    serveGuestDockerClients(engine);
     return { bootMs: performance.now() - t0, guestId: vm.manifest.id };
   },
 
   async openShell(rows: number, cols: number, handlers: ShellHandlers) {
     if (!engine) throw new Error('the engine is not booted');
-    const c = await engine.create('busybox', { cmd: ['sh'], tty: true, interactive: true });
-    const proc = await engine.start(c.id, { onStdout: (d) => handlers.onData(d), size: { rows, cols } });
+    const proc = await engine.vm.agent.exec({
+      argv: ['/bin/sh', '-l'],
+      env: SHELL_ENV,
+      cwd: '/root',
+      tty: { rows, cols },
+      stdin: true,
+      onStdout: (d) => handlers.onData(d),
+    });
     const session = nextSession++;
     sessions.set(session, proc);
-    void c.wait().then(async (status) => {
+    void proc.exit.then((s) => {
       sessions.delete(session);
-      await engine?.remove(c.id).catch(() => {});
-      handlers.onExit(status.code);
+      handlers.onExit(s.code);
     });
     return session;
   },

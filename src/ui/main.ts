@@ -1,4 +1,6 @@
 import * as Comlink from 'comlink';
+import { FitAddon } from '@xterm/addon-fit';
+import { WebLinksAddon } from '@xterm/addon-web-links';
 import { Terminal } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
 import type { BootProgress } from '../vm/guest-vm.js';
@@ -14,44 +16,69 @@ const STAGES: Record<BootProgress['stage'], [string, number]> = {
 
 const status = document.querySelector<HTMLElement>('#status')!;
 const bar = document.querySelector<HTMLProgressElement>('#progress')!;
-const termEl = document.querySelector<HTMLElement>('#terminal')!;
+const tabBar = document.querySelector<HTMLElement>('#tabs')!;
+const newTab = document.querySelector<HTMLButtonElement>('#new-tab')!;
+const panes = document.querySelector<HTMLElement>('#terminals')!;
 
 const worker = new Worker(new URL('./engine-worker.ts', import.meta.url), { type: 'module' });
 const engine = Comlink.wrap<PlaygroundApi>(worker);
 
-const term = new Terminal({ convertEol: false, cursorBlink: true, fontSize: 14, theme: { background: '#101418' } });
-term.open(termEl);
-const fit = () => {
-  const cell = { w: 9, h: 17 };
-  const cols = Math.max(20, Math.floor(termEl.clientWidth / cell.w));
-  const rows = Math.max(5, Math.floor(termEl.clientHeight / cell.h));
-  term.resize(cols, rows);
-};
-fit();
+interface Tab {
+  term: Terminal;
+  fit: FitAddon;
+  button: HTMLButtonElement;
+  pane: HTMLElement;
+}
+const tabs: Tab[] = [];
+let active: Tab | undefined;
 
-async function shell(): Promise<void> {
+function activate(tab: Tab): void {
+  active = tab;
+  for (const t of tabs) {
+    t.pane.hidden = t !== tab;
+    t.button.classList.toggle('active', t === tab);
+  }
+  tab.fit.fit();
+  tab.term.focus();
+}
+
+/** A new terminal tab with its own shell in the guest. */
+async function openTab(): Promise<void> {
+  const term = new Terminal({ cursorBlink: true, fontSize: 14, theme: { background: '#101418' } });
+  const fit = new FitAddon();
+  term.loadAddon(fit);
+  term.loadAddon(new WebLinksAddon());
+  const pane = document.createElement('div');
+  pane.className = 'pane';
+  panes.append(pane);
+  const button = document.createElement('button');
+  button.className = 'tab';
+  button.textContent = `shell ${tabs.length + 1}`;
+  tabBar.insertBefore(button, newTab);
+  const tab: Tab = { term, fit, button, pane };
+  tabs.push(tab);
+  button.addEventListener('click', () => activate(tab));
+  term.open(pane);
+  activate(tab);
+  // Copy on selection, paste with Ctrl/Cmd+Shift+V or the browser's paste.
+  term.onSelectionChange(() => {
+    const sel = term.getSelection();
+    if (sel) void navigator.clipboard?.writeText(sel).catch(() => {});
+  });
   const session = await engine.openShell(
     term.rows,
     term.cols,
     Comlink.proxy({
       onData: (d: Uint8Array) => term.write(d),
-      onExit: (code: number) => {
-        term.write(`\r\n\x1b[2m[container exited with code ${code}; press Enter for a new one]\x1b[0m\r\n`);
-        const once = term.onData(() => {
-          once.dispose();
-          void shell();
-        });
-      },
+      onExit: (code: number) => term.write(`\r\n\x1b[2m[shell exited with code ${code}]\x1b[0m\r\n`),
     }),
   );
-  const input = term.onData((d) => void engine.write(session, new TextEncoder().encode(d)));
-  const resize = term.onResize(({ rows, cols }) => engine.resize(session, rows, cols));
-  window.addEventListener('resize', fit);
-  void Promise.resolve().then(() => () => {
-    input.dispose();
-    resize.dispose();
-  });
+  term.onData((d) => void engine.write(session, new TextEncoder().encode(d)));
+  term.onResize(({ rows, cols }) => engine.resize(session, rows, cols));
 }
+
+window.addEventListener('resize', () => active?.fit.fit());
+newTab.addEventListener('click', () => void openTab());
 
 async function start(): Promise<void> {
   try {
@@ -62,10 +89,10 @@ async function start(): Promise<void> {
         bar.value = pct;
       }),
     );
-    status.textContent = `Ready in ${(bootMs / 1000).toFixed(1)} s — a busybox container shell`;
+    status.textContent = `Ready in ${(bootMs / 1000).toFixed(1)} s — try: docker run --rm busybox echo hello`;
     document.body.dataset['state'] = 'ready';
-    term.focus();
-    await shell();
+    newTab.disabled = false;
+    await openTab();
   } catch (e) {
     document.body.dataset['state'] = 'error';
     status.textContent = `Could not start: ${(e as Error).message}`;

@@ -11,7 +11,7 @@ export interface ShellHandlers {
 
 export interface PlaygroundApi {
   boot(onProgress: (p: BootProgress) => void): Promise<{ bootMs: number; guestId: string }>;
-  /** Starts `sh` in a new busybox container on a tty; returns its session id. */
+  /** Starts a shell in the guest (where `docker` works) on a new terminal; returns its session id. */
   openShell(rows: number, cols: number, handlers: ShellHandlers): Promise<number>;
   write(session: number, data: Uint8Array): Promise<void>;
   resize(session: number, rows: number, cols: number): void;

@@ -13,6 +13,8 @@ export const DEFAULT_CMDLINE = [
   'console=ttyS0',
   'quiet',
   'loglevel=3',
+  // An oops leaves a half-broken guest; make it a panic, which the host detects and reports.
+  'oops=panic',
   'tsc=reliable',
   'mitigations=off',
   'random.trust_cpu=on',

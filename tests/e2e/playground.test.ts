@@ -28,19 +28,28 @@ afterAll(async () => {
 });
 
 describe('the playground page in Chromium', () => {
-  it('boots the guest in a worker and gives a container shell that runs commands', async () => {
+  it('boots the guest in a worker; docker works in its terminal; a second tab is its own shell', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(url);
     await page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 90_000 });
     expect(await page.textContent('#status')).toMatch(/^Ready in/);
-    await page.waitForFunction(() => document.querySelector('.xterm-rows')?.textContent?.includes('/ #'), null, { timeout: 30_000 });
-    await page.keyboard.type('echo hello-from-berth; echo pid=$$\n');
-    await page.waitForFunction(() => /pid=1/.test(document.querySelector('.xterm-rows')?.textContent ?? ''), null, { timeout: 30_000 });
-    const text = await page.textContent('.xterm-rows');
-    expect(text).toContain('hello-from-berth');
-    await page.screenshot({ path: join(SHOTS, 'playground-shell.png') });
+    const screen = (n: number) => page.evaluate((i) => document.querySelectorAll('.xterm-rows')[i]?.textContent ?? '', n);
+    const waitScreen = (n: number, re: RegExp) =>
+      page.waitForFunction(([i, src]) => new RegExp(src as string).test(document.querySelectorAll('.xterm-rows')[i as number]?.textContent ?? ''), [n, re.source], { timeout: 60_000 });
+    await waitScreen(0, /berth:~# /);
+    await page.keyboard.type('docker run --rm busybox echo hello-from-berth\n');
+    await waitScreen(0, /hello-from-berth[\s\S]*berth:~# /);
+    expect(await screen(0)).toContain('hello-from-berth');
+    await page.screenshot({ path: join(SHOTS, 'playground-docker-run.png') });
+
+    await page.click('#new-tab');
+    await waitScreen(1, /berth:~# /);
+    await page.keyboard.type('docker ps -a --format "{{.Image}}" | wc -l; echo tab2-$$\n');
+    await waitScreen(1, /tab2-\d+/);
+    expect(await screen(1)).not.toContain('hello-from-berth');
+    await page.screenshot({ path: join(SHOTS, 'playground-second-tab.png') });
     expect(errors).toEqual([]);
   });
 });

@@ -43,3 +43,19 @@ export async function guestSh(engine: Engine, script: string): Promise<string> {
   if (r.status.code !== 0) throw new Error(`guest command failed (${r.status.code}): ${script}\n${r.stderr}`);
   return r.stdout;
 }
+
+/** Runs a docker command line on the engine directly (no client process), collecting its output. */
+export async function dockerCommand(engine: Engine, argv: string[], stdin?: string): Promise<{ code: number; out: string; err: string }> {
+  const { runDockerCommand } = await import('../../src/engine/docker-cli/docker-cli.js');
+  const { ClientIO } = await import('../../src/engine/docker-cli/io.js');
+  let out = '';
+  let err = '';
+  const io = new ClientIO(
+    { stdout: (d) => (out += new TextDecoder().decode(d)), stderr: (d) => (err += new TextDecoder().decode(d)), setRaw: () => {} },
+    '/', {}, undefined, false,
+  );
+  if (stdin !== undefined) io.pushStdin(new TextEncoder().encode(stdin));
+  io.pushStdinEnd();
+  const code = await runDockerCommand(engine, argv, io);
+  return { code, out, err };
+}

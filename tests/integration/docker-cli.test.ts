@@ -136,3 +136,80 @@ describe('docker in the guest terminal', () => {
     await docker('rm', '-f', d.out.trim());
   });
 });
+
+describe('docker run -it in a guest terminal', () => {
+  // busybox sh asks the terminal where the cursor is (ESC [6n) after its prompt.
+  const PROMPT = /# (\x1b\[6n)?$/;
+  /** The docker client on a pty in the guest, as a person at the terminal would run it. */
+  async function terminal(args: string[]) {
+    let screen = '';
+    const proc = await engine.vm.agent.exec({
+      argv: ['/usr/bin/docker', ...args],
+      env: { PATH: '/usr/bin:/bin', TERM: 'xterm' },
+      cwd: '/tmp',
+      tty: { rows: 24, cols: 80 },
+      stdin: true,
+      onStdout: (d) => (screen += new TextDecoder().decode(d)),
+    });
+    const waitFor = async (re: RegExp, what: string) => {
+      for (let i = 0; i < 200 && !re.test(screen); i++) await new Promise((r) => setTimeout(r, 50));
+      if (!re.test(screen)) throw new Error(`never saw ${what}; screen:\n${screen}`);
+    };
+    return { proc, waitFor, type: (s: string) => proc.write(s), screen: () => screen };
+  }
+
+  it('is a real tty: line editing, Ctrl-C to the container, resize, exit status', async () => {
+    const t = await terminal(['run', '-it', '--rm', 'busybox', 'sh']);
+    await t.waitFor(PROMPT, 'the prompt');
+    await t.type('tty; echo $((6 * 7))\r');
+    await t.waitFor(/\/dev\/pts\/0\r\n42\r\n/, 'tty and 42');
+    await t.type('echo typo\x7f\x7f\x7fok\r'); // backspaces edit the line
+    await t.waitFor(/\r\ntok\r\n/, 'the edited line');
+    await t.type('sleep 100; echo after-sleep\r');
+    await new Promise((r) => setTimeout(r, 700));
+    await t.type('\x03'); // Ctrl-C reaches sleep in the container, not the client
+    await t.waitFor(/\^C\r\n(.|\n)*# (\x1b\[6n)?$/, 'the prompt after Ctrl-C');
+    expect(t.screen()).not.toMatch(/\r\nafter-sleep\r\n/); // only the typed line echoes it
+    t.proc.resize(33, 101);
+    await new Promise((r) => setTimeout(r, 300));
+    await t.type('stty size\r');
+    await t.waitFor(/33 101/, 'the new size');
+    await t.type('exit 3\r');
+    expect((await t.proc.exit).code).toBe(3);
+  });
+
+  it('Ctrl-P Ctrl-Q detaches and leaves the container running', async () => {
+    const t = await terminal(['run', '-it', '--name', 'detachme', 'busybox', 'sh']);
+    await t.waitFor(PROMPT, 'the prompt');
+    await t.type('\x10\x11');
+    expect((await t.proc.exit).code).toBe(0);
+    expect((await docker('ps', '--format', '{{.Names}} {{.Status}}')).out).toMatch(/^detachme Up /m);
+    await docker('rm', '-f', 'detachme');
+  });
+});
+
+describe('no leaks', () => {
+  it('100 run --rm leave no mount, cgroup, 9p folder or memory growth behind', async () => {
+    const guestMem = async () => Number(/MemAvailable:\s+(\d+)/.exec((await engine.vm.agent.run(['/bin/cat', '/proc/meminfo'])).stdout)?.[1]);
+    const counts = async () => ({
+      mounts: (await engine.vm.agent.run(['/bin/sh', '-c', 'wc -l < /proc/mounts'])).stdout.trim(),
+      cgroups: (await engine.vm.agent.run(['/bin/sh', '-c', 'ls -d /sys/fs/cgroup/berth/*/ 2>/dev/null | wc -l'])).stdout.trim(),
+      bundles: engine.vm.fs.exists('/bundles') ? engine.vm.fs.list('/bundles').length : 0,
+      containers: engine.list().length,
+    });
+    await docker('run', '--rm', 'busybox', 'true');
+    const before = { ...(await counts()), guestKiB: await guestMem(), hostRss: process.memoryUsage().rss };
+    for (let i = 0; i < 100; i++) {
+      const r = await docker('run', '--rm', 'busybox', 'true');
+      if (r.code !== 0) throw new Error(`run ${i} failed: ${r.err}`);
+    }
+    const after = { ...(await counts()), guestKiB: await guestMem(), hostRss: process.memoryUsage().rss };
+    console.log(`100 × run --rm: guest MemAvailable ${before.guestKiB} → ${after.guestKiB} KiB; host RSS ${(before.hostRss / 1e6).toFixed(0)} → ${(after.hostRss / 1e6).toFixed(0)} MB`);
+    expect({ mounts: after.mounts, cgroups: after.cgroups, bundles: after.bundles, containers: after.containers }).toEqual({
+      mounts: before.mounts, cgroups: before.cgroups, bundles: before.bundles, containers: before.containers,
+    });
+    // Page cache and slab move a little; a leak of a container's tmpfs (~1 MiB+) per run would not.
+    expect(before.guestKiB - after.guestKiB).toBeLessThan(8 * 1024);
+    expect(after.hostRss - before.hostRss).toBeLessThan(64 * 1024 * 1024);
+  });
+});

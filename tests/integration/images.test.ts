@@ -16,7 +16,7 @@ import {
   type MultiLayerImage,
 } from '../fixtures/oci-layouts.js';
 import { startRegistry, type TestRegistry } from '../fixtures/registry.js';
-import { runCollect, tempStoreDir } from '../helpers/engine.js';
+import { dockerCommand, runCollect, tempStoreDir } from '../helpers/engine.js';
 
 let registry: TestRegistry;
 let tokenRegistry: TestRegistry;
@@ -196,5 +196,23 @@ describe('tags, removal and layer trees', () => {
     expect(blobs).toContain(image.layers[0]!.digest); // the shared base stays for sharedbase-a
     const err = await engine.images.resolve(name).catch((e) => e);
     expect(err.message).toMatch(/Unable to find image/);
+  });
+});
+
+describe('docker login / logout', () => {
+  it('keeps credentials in the store and pulls with them; logout forgets them', async () => {
+    const ref = `${tokenRegistry.host}/private/multi:${multi.refName}`;
+    const denied = await dockerCommand(engine, ['pull', ref]);
+    expect(denied.code).not.toBe(0);
+    expect(denied.err).toMatch(/pull access denied/);
+    const bad = await dockerCommand(engine, ['login', '-u', 'tester', '--password-stdin', tokenRegistry.host], 'wrong\n');
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/incorrect username or password/);
+    const ok = await dockerCommand(engine, ['login', '-u', registry.username, '--password-stdin', tokenRegistry.host], `${registry.password}\n`);
+    expect(ok).toMatchObject({ code: 0, out: 'Login Succeeded\n' });
+    expect((await new FolderMetadataStore(storeDir).keys('auth/'))).toEqual([`auth/${tokenRegistry.host}`]);
+    expect((await dockerCommand(engine, ['pull', ref])).code).toBe(0);
+    expect((await dockerCommand(engine, ['logout', tokenRegistry.host])).out).toBe(`Removing login credentials for ${tokenRegistry.host}\n`);
+    expect(await new FolderMetadataStore(storeDir).keys('auth/')).toEqual([]);
   });
 });

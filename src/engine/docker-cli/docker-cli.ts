@@ -3,6 +3,7 @@ import { CommandNotRunnableError, type Engine } from '../engine.js';
 import * as C from './containers.js';
 import * as I from './images.js';
 import * as V from './volumes-cmd.js';
+import * as S from './system-cmd.js';
 import { humanSize, table } from './format.js';
 import type { CommandIO } from './io.js';
 import { helpText, parseCommand, UsageError, type CommandSpec, type FlagSpec } from './parse.js';
@@ -71,6 +72,15 @@ const COMMANDS: Command[] = [
   { name: 'history', usage: '[OPTIONS] IMAGE', description: 'Show the history of an image', minArgs: 1, maxArgs: 1, flags: [], run: I.history },
   { name: 'save', usage: '[OPTIONS] IMAGE [IMAGE...]', description: 'Save one or more images to a tar archive (streamed to STDOUT by default)', minArgs: 1, flags: [{ long: 'output', short: 'o', type: 'string', description: 'Write to a file, instead of STDOUT' }], run: I.save },
   { name: 'load', usage: '[OPTIONS]', description: 'Load an image from a tar archive or STDIN', maxArgs: 0, flags: [{ long: 'input', short: 'i', type: 'string', description: 'Read from tar archive file, instead of STDIN' }, { long: 'quiet', short: 'q', type: 'bool', description: 'Suppress the load output' }], run: I.load },
+  { name: 'login', usage: '[OPTIONS] [SERVER]', description: 'Log in to a registry (credentials are kept in the engine\'s store)', maxArgs: 1, flags: [
+    { long: 'username', short: 'u', type: 'string', description: 'Username' },
+    { long: 'password', short: 'p', type: 'string', description: 'Password' },
+    { long: 'password-stdin', type: 'bool', description: 'Take the password from stdin' }], run: S.login },
+  { name: 'logout', usage: '[SERVER]', description: 'Log out from a registry', maxArgs: 1, flags: [], run: S.logout },
+  { name: 'stats', usage: '[OPTIONS] [CONTAINER...]', description: 'Display a sample of container resource usage statistics', flags: [
+    { long: 'no-stream', type: 'bool', description: 'Disable streaming stats and only pull the first result' },
+    { ...F.all, description: 'Show all containers (default shows just running)' }, F.format], run: S.stats },
+  { name: 'port', usage: 'CONTAINER [PRIVATE_PORT[/PROTO]]', description: 'List port mappings or a specific mapping for the container', minArgs: 1, maxArgs: 2, flags: [], run: S.port },
   { name: 'version', usage: '[OPTIONS]', description: 'Show the Docker version information', maxArgs: 0, flags: [F.format], run: version },
   { name: 'info', usage: '[OPTIONS]', description: 'Display system-wide information', maxArgs: 0, flags: [F.format], run: info },
   { name: 'container prune', usage: '[OPTIONS]', description: 'Remove all stopped containers', maxArgs: 0, flags: [F.force], run: C.containerPrune },
@@ -90,7 +100,7 @@ const ALIASES: Record<string, string> = {
   'container run': 'run', 'container create': 'create', 'container start': 'start', 'container stop': 'stop',
   'container restart': 'restart', 'container kill': 'kill', 'container rm': 'rm', 'container ls': 'ps', 'container ps': 'ps',
   'container list': 'ps', 'container logs': 'logs', 'container exec': 'exec', 'container attach': 'attach', 'container wait': 'wait',
-  'container top': 'top', 'container inspect': 'inspect', 'container rename': 'rename',
+  'container top': 'top', 'container stats': 'stats', 'container port': 'port', 'container inspect': 'inspect', 'container rename': 'rename',
   'image pull': 'pull', 'image save': 'save', 'image load': 'load', 'image ls': 'images', 'image list': 'images', 'image rm': 'rmi', 'image tag': 'tag', 'image history': 'history',
   'volume list': 'volume ls', 'volume remove': 'volume rm', 'system info': 'info', 'image remove': 'rmi', 'container remove': 'rm',
 };
