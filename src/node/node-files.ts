@@ -1,5 +1,6 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rename, rmdir, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { ClientFiles } from '../engine/docker-cli/io.js';
 
 /** A `berth` client's files: the daemon runs on the same machine, so paths resolve against the client's cwd. */
@@ -14,4 +15,31 @@ export const nodeClientFiles: ClientFiles = {
     await writeFile(`${target}.partial`, data);
     await rename(`${target}.partial`, target);
   },
+  async extractTar(dest, tar, name, cwd) {
+    const target = resolve(cwd, dest);
+    const isDir = await stat(target).then((s) => s.isDirectory(), () => false);
+    if (isDir) return void (await runTar(["-xf", "-", "-C", target], tar));
+    const tmp = await mkdtemp(join(dirname(target), '.berth-cp.'));
+    await runTar(['-xf', '-', '-C', tmp], tar);
+    await rename(join(tmp, name), target);
+    await rmdir(tmp);
+  },
+  async packTar(src, cwd) {
+    const path = resolve(cwd, src);
+    return runTar(['-cf', '-', '-C', dirname(path), basename(path)]);
+  },
 };
+
+/** GNU tar on the host: the files are the user's, with their owners and modes. */
+function runTar(args: string[], input?: Uint8Array): Promise<Uint8Array> {
+  return new Promise((resolvePromise, reject) => {
+    const p = spawn('tar', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => out.push(d));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('error', reject);
+    p.on('close', (code) => (code === 0 ? resolvePromise(new Uint8Array(Buffer.concat(out))) : reject(new Error(err.trim() || `tar exited ${code}`))));
+    p.stdin.end(input ? Buffer.from(input) : undefined);
+  });
+}

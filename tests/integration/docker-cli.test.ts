@@ -213,3 +213,78 @@ describe('no leaks', () => {
     expect(after.hostRss - before.hostRss).toBeLessThan(64 * 1024 * 1024);
   });
 });
+
+describe('files: cp, diff, export, --env-file', () => {
+  it('copies both ways, lists changes and exports the filesystem', async () => {
+    await docker('run', '-d', '--name', 'files', 'busybox', 'sh', '-c', 'echo made > /made.txt; rm /etc/group; echo x >> /etc/passwd; sleep 60');
+    await new Promise((r) => setTimeout(r, 800));
+    await engine.vm.agent.run(['/bin/sh', '-c', 'mkdir -p /tmp/cpdir && echo from-guest > /tmp/cpdir/in.txt']);
+    expect((await docker('cp', '/tmp/cpdir/in.txt', 'files:/in.txt')).code).toBe(0);
+    expect((await docker('exec', 'files', 'cat', '/in.txt')).out).toBe('from-guest\n');
+    expect((await docker('cp', 'files:/made.txt', '/tmp/cpdir/')).code).toBe(0);
+    expect((await docker('cp', 'files:/made.txt', '/tmp/cpdir/renamed.txt')).code).toBe(0);
+    expect((await engine.vm.agent.run(['/bin/cat', '/tmp/cpdir/made.txt', '/tmp/cpdir/renamed.txt'])).stdout).toBe('made\nmade\n');
+    const missing = await docker('cp', 'files:/nope', '/tmp/cpdir/');
+    expect(missing.code).not.toBe(0);
+    const diff = (await docker('diff', 'files')).out;
+    expect(diff).toMatch(/^A \/made\.txt$/m);
+    expect(diff).toMatch(/^D \/etc\/group$/m);
+    expect(diff).toMatch(/^C \/etc\/passwd$/m);
+    expect(diff).toMatch(/^C \/etc$/m);
+    expect((await docker('export', '-o', '/tmp/cpdir/fs.tar', 'files')).code).toBe(0);
+    const listing = (await engine.vm.agent.run(['/bin/tar', '-tf', '/tmp/cpdir/fs.tar'])).stdout;
+    expect(listing).toMatch(/^\.\/made\.txt$/m);
+    expect(listing).toMatch(/^\.\/bin\/busybox$/m);
+    await docker('rm', '-f', 'files');
+  });
+
+  it('reads --env-file from the client side', async () => {
+    await engine.vm.agent.run(['/bin/sh', '-c', 'printf "# comment\\nA=1\\n\\nB=two words\\n" > /tmp/envfile']);
+    const r = await docker('run', '--rm', '--env-file', '/tmp/envfile', 'busybox', 'sh', '-c', 'echo "$A|$B"');
+    expect(r.out).toBe('1|two words\n');
+    const missing = await docker('run', '--rm', '--env-file', '/tmp/nope', 'busybox', 'true');
+    expect(missing.code).toBe(125);
+    expect(missing.err).toMatch(/open \/tmp\/nope/);
+  });
+});
+
+describe('more run flags and inspection commands', () => {
+  it('--read-only, --tmpfs, --cap-drop, -u, --entrypoint', async () => {
+    const ro = await docker('run', '--rm', '--read-only', '--tmpfs', '/scratch', 'busybox', 'sh', '-c', 'touch /x 2>&1; touch /scratch/ok && echo tmpfs-ok');
+    expect(ro.out).toMatch(/Read-only file system/);
+    expect(ro.out).toMatch(/tmpfs-ok/);
+    const chown = await docker('run', '--rm', '--cap-drop', 'CHOWN', 'busybox', 'sh', '-c', 'touch /f; chown 1 /f 2>&1 || echo denied');
+    expect(chown.out).toMatch(/denied/);
+    expect((await docker('run', '--rm', '-u', 'nobody', 'busybox', 'id', '-u')).out).toBe('65534\n');
+    expect((await docker('run', '--rm', '--entrypoint', 'echo', 'busybox', 'via', 'entrypoint')).out).toBe('via entrypoint\n');
+    expect((await docker('run', '--rm', '--privileged', 'busybox', 'true')).err).toMatch(/--privileged is not supported/);
+  });
+
+  it('--restart on-failure restarts a failing container up to its limit', async () => {
+    await docker('run', '-d', '--name', 'flaky', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'echo run; exit 1');
+    for (let i = 0; i < 60; i++) {
+      const s = (await docker('inspect', '--format', '{{.RestartCount}} {{.State.Status}}', 'flaky')).out.trim();
+      if (s === '2 exited') break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect((await docker('inspect', '--format', '{{.RestartCount}} {{.State.Status}}', 'flaky')).out).toBe('2 exited\n');
+    expect((await docker('logs', 'flaky')).out).toBe('run\nrun\nrun\n');
+    await docker('rm', 'flaky');
+  });
+
+  it('rename, top, stats --no-stream, history, port, version, info', async () => {
+    await docker('run', '-d', '--name', 'old', '-m', '32m', 'busybox', 'sleep', '60');
+    expect((await docker('rename', 'old', 'new')).code).toBe(0);
+    expect((await docker('ps', '--format', '{{.Names}}')).out).toMatch(/^new$/m);
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await docker('top', 'new')).out).toMatch(/^UID\s+PID\s+PPID\s+TIME\s+CMD\n.*sleep 60/s);
+    const stats = (await docker('stats', '--no-stream')).out;
+    expect(stats.split('\n')[0]).toMatch(/^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+NET I\/O\s+BLOCK I\/O\s+PIDS$/);
+    expect(stats).toMatch(/new\s+[\d.]+%\s+[\d.]+\w?B \/ 33\.6MB/);
+    expect((await docker('history', 'busybox')).out).toMatch(/^IMAGE\s+CREATED\s+CREATED BY\s+SIZE\s+COMMENT\n[0-9a-f]{12}/);
+    expect(await docker('port', 'new')).toEqual({ code: 0, out: '', err: '' });
+    expect((await docker('version')).out).toMatch(/Server: Berth Engine/);
+    expect((await docker('info')).out).toMatch(/Containers: \d+\n\s+Running: 1/);
+    await docker('rm', '-f', 'new');
+  });
+});

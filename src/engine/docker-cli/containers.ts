@@ -51,19 +51,35 @@ function parseRestart(v: string): RunOptions['restart'] {
   return { name: m[1] as 'no' | 'always' | 'unless-stopped' | 'on-failure', maxRetries: m[2] ? Number(m[2]) : 0 };
 }
 
-function createOptions(ctx: Ctx, cmd: string[]): RunOptions & { name?: string } {
+/** `--env-file`: KEY=VALUE lines from the client's files; `#` comments, blank lines, bare KEY from the client's env. */
+async function envFiles(ctx: Ctx): Promise<string[]> {
+  const out: string[] = [];
+  for (const file of list(ctx.parsed.flags['env-file'])) {
+    const text = new TextDecoder().decode(await ctx.io.readClientFile(file).catch((e: Error) => {
+      throw new UsageError(`open ${file}: ${e.message.replace(/^.*?: /, '')}`, 'run');
+    }));
+    for (const raw of text.split(/\r?\n/)) {
+      const line = raw.trimStart();
+      if (!line || line.startsWith('#')) continue;
+      if (line.includes('=')) out.push(line);
+      else if (ctx.io.env[line] !== undefined) out.push(`${line}=${ctx.io.env[line]}`);
+    }
+  }
+  return out;
+}
+
+function createOptions(ctx: Ctx, cmd: string[], fileEnv: string[] = []): RunOptions & { name?: string } {
   const f = ctx.parsed.flags;
   if (f['privileged']) throw new UsageError('--privileged is not supported: Berth containers run with Docker\'s default capabilities; use --cap-add for what you need', 'run');
   if (f['init']) throw new UsageError('--init is not supported yet: the guest has no init binary for containers', 'run');
   if (f['rm'] && str(f['restart']) && str(f['restart']) !== 'no') throw new UsageError('Conflicting options: --restart and --rm', 'run');
-  const env: string[] = [];
+  const env: string[] = [...fileEnv];
   for (const e of list(f['env'])) {
     if (!e.includes('=')) {
       const v = ctx.io.env[e];
       env.push(v === undefined ? e : `${e}=${v}`);
     } else env.push(e);
   }
-  if (list(f['env-file']).length) throw new UsageError('--env-file: reading files of the client is not supported here; use -e', 'run');
   const memory = str(f['memory']);
   const pids = str(f['pids-limit']);
   return {
@@ -104,7 +120,7 @@ async function ensureImage(ctx: Ctx, image: string): Promise<void> {
 export async function create(ctx: Ctx): Promise<number> {
   const [image, ...cmd] = ctx.parsed.args;
   await ensureImage(ctx, image!);
-  const c = await ctx.engine.create(image!, createOptions(ctx, cmd));
+  const c = await ctx.engine.create(image!, createOptions(ctx, cmd, await envFiles(ctx)));
   ctx.io.stdout(`${c.id}\n`);
   return 0;
 }
@@ -113,7 +129,7 @@ export async function run(ctx: Ctx): Promise<number> {
   const [image, ...cmd] = ctx.parsed.args;
   const f = ctx.parsed.flags;
   await ensureImage(ctx, image!);
-  const opts = createOptions(ctx, cmd);
+  const opts = createOptions(ctx, cmd, await envFiles(ctx));
   const c = await ctx.engine.create(image!, opts);
   const rm = !!f['rm'];
   if (f['detach']) {
@@ -378,12 +394,15 @@ export async function attach(ctx: Ctx): Promise<number> {
 export async function top(ctx: Ctx): Promise<number> {
   const c = ctx.engine.get(ctx.parsed.args[0]!);
   if (c.state !== 'running') throw new Error(`container ${c.id} is not running`);
-  const r = await ctx.engine.vm.agent.run(['/usr/bin/crun', '--root', '/run/crun', 'ps', c.id]);
-  const pids = r.stdout.split('\n').slice(1).map((l) => l.trim()).filter((l) => /^\d+$/.test(l));
-  const ps = await ctx.engine.vm.agent.run(['/bin/ps', '-o', 'user,pid,ppid,time,args']);
-  const lines = ps.stdout.split('\n');
-  const rows = lines.slice(1).filter((l) => pids.includes(l.trim().split(/\s+/)[1] ?? ''));
-  ctx.io.stdout(table(['UID', 'PID', 'PPID', 'TIME', 'CMD'], rows.map((l) => { const p = l.trim().split(/\s+/); return [p[0]!, p[1]!, p[2]!, p[3]!, p.slice(4).join(' ')]; })));
+  const cgroup = `/sys/fs/cgroup/berth/${c.id}${c.options.memory !== undefined ? '/ctr' : ''}`;
+  // The container's processes are its cgroup's; read each from /proc (user, pid, ppid, cpu time, command).
+  const script = `hz=100; for p in $(cat "$1/cgroup.procs"); do [ -r /proc/$p/stat ] || continue
+u=$(awk '/^Uid:/ {print $2}' /proc/$p/status); pp=$(awk '/^PPid:/ {print $2}' /proc/$p/status)
+t=$(awk '{print int(($14+$15)/'$hz')}' /proc/$p/stat); cmd=$(tr '\\0' ' ' < /proc/$p/cmdline)
+printf '%s\\t%s\\t%s\\t%02d:%02d:%02d\\t%s\\n' "$u" "$p" "$pp" $((t/3600)) $((t%3600/60)) $((t%60)) "$cmd"; done`;
+  const r = await ctx.engine.vm.agent.run(['/bin/sh', '-c', script, 'sh', cgroup]);
+  const rows = r.stdout.split('\n').filter(Boolean).map((l) => l.split('\t').map((x) => x.trim()));
+  ctx.io.stdout(table(['UID', 'PID', 'PPID', 'TIME', 'CMD'], rows.map((p) => [p[0] === '0' ? 'root' : p[0]!, p[1]!, p[2]!, p[3]!, p[4]!])));
   return 0;
 }
 

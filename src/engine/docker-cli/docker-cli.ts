@@ -4,6 +4,7 @@ import * as C from './containers.js';
 import * as I from './images.js';
 import * as V from './volumes-cmd.js';
 import * as S from './system-cmd.js';
+import * as FC from './files-cmd.js';
 import { humanSize, table } from './format.js';
 import type { CommandIO } from './io.js';
 import { helpText, parseCommand, UsageError, type CommandSpec, type FlagSpec } from './parse.js';
@@ -81,6 +82,9 @@ const COMMANDS: Command[] = [
     { long: 'no-stream', type: 'bool', description: 'Disable streaming stats and only pull the first result' },
     { ...F.all, description: 'Show all containers (default shows just running)' }, F.format], run: S.stats },
   { name: 'port', usage: 'CONTAINER [PRIVATE_PORT[/PROTO]]', description: 'List port mappings or a specific mapping for the container', minArgs: 1, maxArgs: 2, flags: [], run: S.port },
+  { name: 'cp', usage: '[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tdocker cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH', description: 'Copy files/folders between a container and the local filesystem', minArgs: 2, maxArgs: 2, flags: [], run: FC.cp },
+  { name: 'diff', usage: 'CONTAINER', description: "Inspect changes to files or directories on a container's filesystem", minArgs: 1, maxArgs: 1, flags: [], run: FC.diff },
+  { name: 'export', usage: '[OPTIONS] CONTAINER', description: "Export a container's filesystem as a tar archive", minArgs: 1, maxArgs: 1, flags: [{ long: 'output', short: 'o', type: 'string', description: 'Write to a file, instead of STDOUT' }], run: FC.exportContainer },
   { name: 'version', usage: '[OPTIONS]', description: 'Show the Docker version information', maxArgs: 0, flags: [F.format], run: version },
   { name: 'info', usage: '[OPTIONS]', description: 'Display system-wide information', maxArgs: 0, flags: [F.format], run: info },
   { name: 'container prune', usage: '[OPTIONS]', description: 'Remove all stopped containers', maxArgs: 0, flags: [F.force], run: C.containerPrune },
@@ -100,7 +104,7 @@ const ALIASES: Record<string, string> = {
   'container run': 'run', 'container create': 'create', 'container start': 'start', 'container stop': 'stop',
   'container restart': 'restart', 'container kill': 'kill', 'container rm': 'rm', 'container ls': 'ps', 'container ps': 'ps',
   'container list': 'ps', 'container logs': 'logs', 'container exec': 'exec', 'container attach': 'attach', 'container wait': 'wait',
-  'container top': 'top', 'container stats': 'stats', 'container port': 'port', 'container inspect': 'inspect', 'container rename': 'rename',
+  'container top': 'top', 'container cp': 'cp', 'container diff': 'diff', 'container export': 'export', 'container stats': 'stats', 'container port': 'port', 'container inspect': 'inspect', 'container rename': 'rename',
   'image pull': 'pull', 'image save': 'save', 'image load': 'load', 'image ls': 'images', 'image list': 'images', 'image rm': 'rmi', 'image tag': 'tag', 'image history': 'history',
   'volume list': 'volume ls', 'volume remove': 'volume rm', 'system info': 'info', 'image remove': 'rmi', 'container remove': 'rm',
 };

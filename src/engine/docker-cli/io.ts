@@ -21,12 +21,18 @@ export interface CommandIO {
   /** Files on the client's side (`load -i`, `save -o`), relative to its cwd. */
   readClientFile(path: string): Promise<Uint8Array>;
   writeClientFile(path: string, data: Uint8Array): Promise<void>;
+  /** `cp CONTAINER:SRC DEST`: unpacks a tar whose top entry is `name` at DEST (into it if a directory, else as it). */
+  extractClientTar(dest: string, tar: Uint8Array, name: string): Promise<void>;
+  /** `cp SRC CONTAINER:DEST`: a tar of SRC (its last path component at the top). */
+  packClientPath(src: string): Promise<Uint8Array>;
 }
 
 /** How a host reaches the client's files. */
 export interface ClientFiles {
   read(path: string, cwd: string): Promise<Uint8Array>;
   write(path: string, data: Uint8Array, cwd: string): Promise<void>;
+  extractTar(dest: string, tar: Uint8Array, name: string, cwd: string): Promise<void>;
+  packTar(src: string, cwd: string): Promise<Uint8Array>;
 }
 
 /**
@@ -64,6 +70,14 @@ export class ClientIO implements CommandIO {
   writeClientFile(path: string, data: Uint8Array): Promise<void> {
     if (!this.files) return Promise.reject(new Error('this client cannot share files'));
     return this.files.write(path, data, this.cwd);
+  }
+  extractClientTar(dest: string, tar: Uint8Array, name: string): Promise<void> {
+    if (!this.files) return Promise.reject(new Error('this client cannot share files'));
+    return this.files.extractTar(dest, tar, name, this.cwd);
+  }
+  packClientPath(src: string): Promise<Uint8Array> {
+    if (!this.files) return Promise.reject(new Error('this client cannot share files'));
+    return this.files.packTar(src, this.cwd);
   }
 
   stdout(data: Uint8Array | string): void {

@@ -35,12 +35,35 @@ export function guestFiles(engine: Engine): ClientFiles {
       return concat(parts);
     },
     async write(path, data, cwd) {
-      const proc = await engine.vm.agent.exec({ argv: ['/bin/sh', '-c', 'cd "$1" && cat > "$2"', 'sh', cwd, path], env, stdin: true });
-      await proc.write(data);
-      proc.closeStdin();
-      if ((await proc.exit).code !== 0) throw new Error(`cannot write ${path} in the guest`);
+      await guestRun(engine, ['/bin/sh', '-c', 'cd "$1" && cat > "$2"', 'sh', cwd, path], data);
+    },
+    async extractTar(dest, tar, name, cwd) {
+      const script = `set -e; cd "$1"; t="$2"; b="$3"
+if [ -d "$t" ]; then tar -xf - -C "$t"
+else d=$(dirname "$t"); tmp="$d/.berth-cp.$$"; mkdir "$tmp"; tar -xf - -C "$tmp"; mv "$tmp/$b" "$t"; rmdir "$tmp"; fi`;
+      await guestRun(engine, ['/bin/sh', '-c', script, 'sh', cwd, dest, name], tar);
+    },
+    async packTar(src, cwd) {
+      const parts: Uint8Array[] = [];
+      let err = '';
+      const proc = await engine.vm.agent.exec({
+        argv: ['/bin/sh', '-c', 'cd "$1" && cd "$(dirname "$2")" && tar -cf - "$(basename "$2")"', 'sh', cwd, src],
+        env,
+        onStdout: (d) => parts.push(d),
+        onStderr: (d) => (err += new TextDecoder().decode(d)),
+      });
+      if ((await proc.exit).code !== 0) throw new Error(`${src}: ${err.trim() || 'cannot read'}`);
+      return concat(parts);
     },
   };
+}
+
+async function guestRun(engine: Engine, argv: string[], stdin: Uint8Array): Promise<void> {
+  let err = '';
+  const proc = await engine.vm.agent.exec({ argv, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, stdin: true, onStderr: (d) => (err += new TextDecoder().decode(d)) });
+  await proc.write(stdin);
+  proc.closeStdin();
+  if ((await proc.exit).code !== 0) throw new Error(err.trim() || `${argv[0]} failed`);
 }
 
 /** Serves the `docker` command typed in the guest's terminals. */

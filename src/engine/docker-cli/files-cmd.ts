@@ -1,0 +1,126 @@
+import { concat } from '../../vm/agent-client.js';
+import type { Container } from '../container.js';
+import { conflict } from '../errors.js';
+import type { Ctx } from './containers.js';
+import { UsageError } from './parse.js';
+
+/**
+ * Commands on a container's files: `cp`, `diff`, `export`. They work on the
+ * container's root as the guest sees it (the overlay at its rootfs path);
+ * volumes and tmpfs mounted inside the container are not part of it.
+ */
+
+const GUEST_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
+
+async function guestOutput(ctx: Ctx, argv: string[], stdin?: Uint8Array): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let err = '';
+  const proc = await ctx.engine.vm.agent.exec({
+    argv,
+    env: GUEST_ENV,
+    stdin: stdin !== undefined,
+    onStdout: (d) => parts.push(d),
+    onStderr: (d) => (err += new TextDecoder().decode(d)),
+  });
+  if (stdin !== undefined) {
+    await proc.write(stdin);
+    proc.closeStdin();
+  }
+  const s = await proc.exit;
+  if (s.code !== 0) throw new Error(err.trim() || `${argv[0]} failed (${s.code})`);
+  return concat(parts);
+}
+
+function rootOf(c: Container): string {
+  if (c.state === 'removing') throw conflict(`container ${c.shortId} is being removed`);
+  return c.paths.guestRootfs;
+}
+
+/** Splits `CONTAINER:PATH`; a path with no container part is the client's. */
+function splitCp(arg: string): { container?: string; path: string } {
+  const m = /^([a-zA-Z0-9][a-zA-Z0-9_.-]*):(.*)$/.exec(arg);
+  if (m && !arg.startsWith('/') && !arg.startsWith('.')) return { container: m[1]!, path: m[2] || '/' };
+  return { path: arg };
+}
+
+const dirAndBase = (p: string) => {
+  const clean = p.replace(/\/+$/, '') || '/';
+  const i = clean.lastIndexOf('/');
+  return { dir: i <= 0 ? (clean.startsWith('/') ? '/' : '.') : clean.slice(0, i), base: clean.slice(i + 1) || '.' };
+};
+
+export async function cp(ctx: Ctx): Promise<number> {
+  const [srcArg, dstArg] = ctx.parsed.args;
+  const src = splitCp(srcArg!);
+  const dst = splitCp(dstArg!);
+  if (!!src.container === !!dst.container) {
+    throw new UsageError('copying between containers or between two local paths is not supported; one side must be CONTAINER:PATH', 'cp');
+  }
+  if (src.container) {
+    const c = ctx.engine.get(src.container);
+    const root = rootOf(c);
+    const { dir, base } = dirAndBase(src.path.startsWith('/') ? src.path : `/${src.path}`);
+    const tar = await guestOutput(ctx, ['/bin/tar', '-C', `${root}${dir}`, '-cf', '-', base]).catch((e: Error) => {
+      throw new Error(`Could not find the file ${src.path} in container ${src.container}: ${e.message}`);
+    });
+    if (dst.path === '-') ctx.io.stdout(tar);
+    else await ctx.io.extractClientTar(dst.path, tar, base);
+    ctx.io.stderr(`Successfully copied ${tar.length} bytes to ${dst.path}\n`);
+    return 0;
+  }
+  const c = ctx.engine.get(dst.container!);
+  const root = rootOf(c);
+  const { base } = dirAndBase(src.path);
+  const tar = src.path === '-' ? await readAllStdin(ctx) : await ctx.io.packClientPath(src.path);
+  const target = dst.path.startsWith('/') ? dst.path : `/${dst.path}`;
+  // Into an existing directory: keep the name; otherwise the copy takes the target's name.
+  const script = `set -e; t="$1$2"; b="$3"
+if [ -d "$t" ]; then tar -xf - -C "$t"
+else d=$(dirname "$t"); [ -d "$d" ] || { echo "no such directory: $(dirname "$2")" >&2; exit 1; }
+  tmp="$d/.berth-cp.$$"; mkdir "$tmp"; tar -xf - -C "$tmp"; mv "$tmp/$b" "$t"; rmdir "$tmp"; fi`;
+  await guestOutput(ctx, ['/bin/sh', '-c', script, 'sh', root, target, base], tar);
+  ctx.io.stderr(`Successfully copied ${tar.length} bytes to ${c.shortId}:${dst.path}\n`);
+  return 0;
+}
+
+async function readAllStdin(ctx: Ctx): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  await new Promise<void>((resolve) => {
+    ctx.io.onStdin((d) => parts.push(d));
+    ctx.io.onStdinEnd(resolve);
+  });
+  return concat(parts);
+}
+
+/** `diff`: what the container changed, from its overlay's upper directory. */
+export async function diff(ctx: Ctx): Promise<number> {
+  const c = ctx.engine.get(ctx.parsed.args[0]!);
+  rootOf(c);
+  const upper = `${c.paths.guestDir}/upper`;
+  // One line per entry: its kind (w = whiteout char 0:0, d = dir, f = other) and path.
+  const script = `cd "$1" && find . -mindepth 1 | while read -r p; do
+if [ -c "$p" ] && [ "$(stat -c %t:%T "$p")" = "0:0" ]; then echo "w \${p#.}"; elif [ -d "$p" ]; then echo "d \${p#.}"; else echo "f \${p#.}"; fi; done`;
+  const out = new TextDecoder().decode(await guestOutput(ctx, ['/bin/sh', '-c', script, 'sh', upper]));
+  const layers = [...c.layers].reverse();
+  const inLower = (p: string) => layers.some((l) => ctx.engine.vm.fs.exists(l + p));
+  const lines: string[] = [];
+  for (const line of out.split('\n').filter(Boolean).sort((a, b) => a.slice(2).localeCompare(b.slice(2)))) {
+    const kind = line[0];
+    const path = line.slice(2);
+    if (kind === 'w') lines.push(`D ${path}`);
+    else lines.push(`${inLower(path) ? 'C' : 'A'} ${path}`);
+  }
+  ctx.io.stdout(lines.map((l) => `${l}\n`).join(''));
+  return 0;
+}
+
+/** `export`: the container's filesystem as a tar, to STDOUT or a file. */
+export async function exportContainer(ctx: Ctx): Promise<number> {
+  const c = ctx.engine.get(ctx.parsed.args[0]!);
+  const out = typeof ctx.parsed.flags['output'] === 'string' ? ctx.parsed.flags['output'] : undefined;
+  if (!out && ctx.io.stdoutIsTerminal) throw new UsageError('cowardly refusing to save to a terminal. Use the -o flag or redirect', 'export');
+  const tar = await guestOutput(ctx, ['/bin/tar', '-C', rootOf(c), '-cf', '-', '.']);
+  if (out) await ctx.io.writeClientFile(out, tar);
+  else ctx.io.stdout(tar);
+  return 0;
+}
