@@ -26,6 +26,7 @@
 #include "agent.h"
 #include "client.h"
 #include "exec.h"
+#include "init.h"
 #include "mounts.h"
 #include "protocol.h"
 #include "sessions.h"
@@ -129,6 +130,12 @@ int main(int argc, char **argv)
 	name = name ? name + 1 : argc > 0 ? argv[0] : "";
 	if (!strcmp(name, "docker"))
 		return client_main(argc, argv);
+	if (!strcmp(name, "init") && getpid() == 1) {
+		/* Run as the guest's /init: set the system up, then serve the host on hvc1. */
+		if (init_system() < 0)
+			fprintf(stderr, "berth-init: set-up incomplete; serving the host anyway\n");
+		argc = 1;
+	}
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--fd") && i + 1 < argc && !have_port) {

@@ -27,7 +27,8 @@ done
 cp "$work/pkg/usr/bin/crun" "$root/usr/bin/crun"
 install -m 0755 "$agent" "$root/sbin/berth-agent"
 ln -s /sbin/berth-agent "$root/usr/bin/docker"  # `docker` in the guest: the agent's client (client.c)
-install -m 0755 "$here/init" "$root/init"
+# /init is the agent itself: it sets the system up (agent/init.c), then serves the host.
+ln -s /sbin/berth-agent "$root/init"
 cp "$here/etc-passwd" "$root/etc/passwd"
 cp "$here/etc-group" "$root/etc/group"
 mknod -m 600 "$root/dev/console" c 5 1
