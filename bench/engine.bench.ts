@@ -3,6 +3,8 @@ import { summarize, type Summary } from './stats.js';
 
 export interface EngineBench {
   coldBootMs: Summary;
+  restoreMs: Summary;
+  snapshotMB: number;
   runTrueMs: Summary;
 }
 
@@ -18,6 +20,20 @@ export async function benchEngine(n = 5): Promise<EngineBench> {
     boots.push(performance.now() - t0);
     await engine.vm.stop();
   }
+  // Snapshot restore to agent-ready (a ping answered).
+  const { GuestVM } = await import('../src/vm/guest-vm.js');
+  const { FolderArtifactSource, v86WasmPath } = await import('../src/node/folder-artifacts.js');
+  const opts = { artifacts: new FolderArtifactSource(), wasmPath: v86WasmPath() };
+  const base = await GuestVM.boot(opts);
+  const snapshot = await base.snapshot();
+  await base.stop();
+  const restores: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const vm = await GuestVM.restore({ ...opts, snapshot });
+    restores.push(performance.now() - t0);
+    await vm.stop();
+  }
   const engine = await bootNodeEngine();
   const runs: number[] = [];
   try {
@@ -31,5 +47,5 @@ export async function benchEngine(n = 5): Promise<EngineBench> {
   } finally {
     await engine.vm.stop();
   }
-  return { coldBootMs: summarize(boots), runTrueMs: summarize(runs) };
+  return { coldBootMs: summarize(boots), restoreMs: summarize(restores), snapshotMB: snapshot.length / 1e6, runTrueMs: summarize(runs) };
 }

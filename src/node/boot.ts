@@ -2,6 +2,8 @@ import { Engine } from '../engine/engine.js';
 import { importEmbeddedImages } from '../engine/embedded-images.js';
 import type { ImageService } from '../engine/image-service.js';
 import { GuestVM, type BootProgress } from '../vm/guest-vm.js';
+import { startGuest } from '../vm/start-guest.js';
+import { FolderSnapshotStore } from './folder-snapshots.js';
 import { readManifest } from '../vm/artifacts.js';
 import { FolderArtifactSource, v86WasmPath } from './folder-artifacts.js';
 import { openImageService } from './host.js';
@@ -13,6 +15,9 @@ export interface NodeBootOptions {
   onProgress?: (p: BootProgress) => void;
   onSerial?: (text: string) => void;
   memoryMiB?: number;
+  /** Restore from (and save) a snapshot in the cache folder. */
+  snapshots?: boolean;
+  onNotice?: (text: string) => void;
 }
 
 /** Boots a guest from public/guest/ in Node and puts an engine on it. */
@@ -21,12 +26,20 @@ export async function bootNodeEngine(options: NodeBootOptions = {}): Promise<Eng
   await readManifest(artifacts); // fail fast, with the build command, before anything starts
   const images = options.images ?? openImageService();
   await importEmbeddedImages(images, artifacts);
-  const vm = await GuestVM.boot({
+  const vmOptions = {
     artifacts,
     wasmPath: v86WasmPath(),
     ...(options.memoryMiB ? { memoryMiB: options.memoryMiB } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.onSerial ? { onSerial: options.onSerial } : {}),
-  });
+  };
+  let vm: GuestVM;
+  if (options.snapshots) {
+    const started = await startGuest(vmOptions, new FolderSnapshotStore());
+    if (started.notice) options.onNotice?.(started.notice);
+    vm = started.vm;
+  } else {
+    vm = await GuestVM.boot(vmOptions);
+  }
   return new Engine(vm, images);
 }

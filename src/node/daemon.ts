@@ -20,7 +20,7 @@ export async function runDaemon(opts: { log?: (line: string) => void } = {}): Pr
   const log = opts.log ?? ((l: string) => process.stderr.write(`${new Date().toISOString()} ${l}\n`));
   mkdirSync(dirname(paths.socket), { recursive: true });
   const t0 = performance.now();
-  const engine = await bootNodeEngine();
+  const engine = await bootNodeEngine({ snapshots: true, onNotice: log });
   log(`guest ${engine.vm.manifest.id} ready in ${Math.round(performance.now() - t0)} ms`);
   serveGuestDockerClients(engine);
   rmSync(paths.socket, { force: true });

@@ -10,7 +10,9 @@ import { RegistryClient } from '../oci/registry-client.js';
 import { IdbContentStore, IdbMetadataStore } from '../store/indexeddb/idb-store.js';
 import type { GuestProcess } from '../vm/agent-client.js';
 import { UrlArtifactSource } from '../vm/artifacts.js';
-import { GuestVM, type BootProgress } from '../vm/guest-vm.js';
+import type { BootProgress } from '../vm/guest-vm.js';
+import { startGuest } from '../vm/start-guest.js';
+import { IdbSnapshotStore } from './idb-snapshots.js';
 import type { PlaygroundApi, ShellHandlers } from './playground-api.js';
 
 let engine: Engine | undefined;
@@ -31,10 +33,18 @@ const api: PlaygroundApi = {
     // Images persist in IndexedDB across visits; the guest boots fresh.
     const images = new ImageService(new IdbContentStore(), new IdbMetadataStore(), new RegistryClient());
     await importEmbeddedImages(images, artifacts);
-    const vm = await GuestVM.boot({ artifacts, wasmPath: new URL(wasmUrl, self.location.href).href, onProgress });
-    engine = new Engine(vm, images);
+    const started = await startGuest(
+      { artifacts, wasmPath: new URL(wasmUrl, self.location.href).href, onProgress },
+      new IdbSnapshotStore(),
+    );
+    engine = new Engine(started.vm, images);
     serveGuestDockerClients(engine);
-    return { bootMs: performance.now() - t0, guestId: vm.manifest.id };
+    return {
+      bootMs: performance.now() - t0,
+      guestId: started.vm.manifest.id,
+      restored: started.restored,
+      ...(started.notice ? { notice: started.notice } : {}),
+    };
   },
 
   async openShell(rows: number, cols: number, handlers: ShellHandlers) {

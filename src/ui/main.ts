@@ -80,17 +80,25 @@ async function openTab(): Promise<void> {
 window.addEventListener('resize', () => active?.fit.fit());
 newTab.addEventListener('click', () => void openTab());
 
+function showNotice(text: string): void {
+  const el = document.querySelector<HTMLElement>('#notice')!;
+  el.textContent = text;
+  el.hidden = false;
+}
+
 async function start(): Promise<void> {
   try {
-    const { bootMs } = await engine.boot(
+    const { bootMs, restored, notice } = await engine.boot(
       Comlink.proxy((p: BootProgress) => {
         const [label, pct] = STAGES[p.stage];
         status.textContent = `${label}… ${(p.elapsedMs / 1000).toFixed(1)} s`;
         bar.value = pct;
       }),
     );
-    status.textContent = `Ready in ${(bootMs / 1000).toFixed(1)} s — try: docker run --rm busybox echo hello`;
+    status.textContent = `Ready in ${(bootMs / 1000).toFixed(1)} s${restored ? ' (restored from snapshot)' : ''} — try: docker run --rm busybox echo hello`;
     document.body.dataset['state'] = 'ready';
+    document.body.dataset['boot'] = restored ? 'restored' : 'cold';
+    if (notice) showNotice(notice);
     newTab.disabled = false;
     await openTab();
   } catch (e) {

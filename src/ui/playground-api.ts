@@ -10,7 +10,8 @@ export interface ShellHandlers {
 }
 
 export interface PlaygroundApi {
-  boot(onProgress: (p: BootProgress) => void): Promise<{ bootMs: number; guestId: string }>;
+  /** Restores the guest from its snapshot, or boots it cold and saves one. */
+  boot(onProgress: (p: BootProgress) => void): Promise<{ bootMs: number; guestId: string; restored: boolean; notice?: string }>;
   /** Starts a shell in the guest (where `docker` works) on a new terminal; returns its session id. */
   openShell(rows: number, cols: number, handlers: ShellHandlers): Promise<number>;
   write(session: number, data: Uint8Array): Promise<void>;

@@ -167,8 +167,19 @@ export class AgentClient {
   /** Called for each `docker` command typed in the guest. */
   onClientSession: ((session: ClientSession) => void) | undefined;
 
-  constructor(port: ConsolePort) {
-    this.channel = new FrameChannel(port, (f) => this.onFrame(f));
+  constructor(port: ConsolePort, restored?: { consumed: number; hello: Array<[string, string]> }) {
+    this.channel = new FrameChannel(port, (f) => this.onFrame(f), undefined, restored?.consumed ?? 0);
+    if (restored) this.hello = restored.hello;
+  }
+
+  /** What a snapshot must remember of this client: only valid while `quiescent`. */
+  snapshotState(): { consumed: number; hello: Array<[string, string]> } {
+    return { consumed: this.channel.consumed, hello: this.hello ?? [] };
+  }
+
+  /** No process, request or session in flight, and the channel drained. */
+  get quiescent(): boolean {
+    return this.channel.idle && this.pending.size === 0 && this.processes.size === 0 && this.starting.size === 0 && this.sessions.size === 0;
   }
 
   /** Resolves with the agent's HELLO tags once it is ready. */

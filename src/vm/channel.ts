@@ -29,7 +29,10 @@ export class FrameChannel {
     private readonly port: ConsolePort,
     onFrame: (frame: Frame) => void,
     onFault: (fault: FrameFault) => void = () => {},
+    /** Bytes the agent had consumed already (a guest restored from a snapshot). */
+    consumed = 0,
   ) {
+    this.sent = this.acked = consumed;
     this.parser = new FrameParser((frame) => {
       if (frame.type === MsgType.ACK && frame.id === 0) this.onAck(frame.payload);
       else onFrame(frame);
@@ -41,6 +44,16 @@ export class FrameChannel {
     if (this.closed) return;
     this.queue.push(encodeFrame(type, id, payload));
     this.pump();
+  }
+
+  /** True when nothing is queued or unacknowledged: a moment a snapshot can be taken. */
+  get idle(): boolean {
+    return this.queue.length === 0 && this.chunkEnds.length === 0 && this.parser.pending === 0;
+  }
+
+  /** Bytes the agent has consumed, as its ACKs count them. */
+  get consumed(): number {
+    return this.acked;
   }
 
   /** Bytes waiting for the guest to make room. */

@@ -1,4 +1,5 @@
 import { V86 } from 'v86';
+import v86Package from 'v86/package.json';
 import { AgentClient, AgentGoneError } from './agent-client.js';
 import { readArtifact, readManifest, type ArtifactSource, type GuestManifest } from './artifacts.js';
 import type { ConsolePort } from './channel.js';
@@ -26,6 +27,53 @@ export interface BootProgress {
   elapsedMs: number;
 }
 
+export const SNAPSHOT_FORMAT = 1;
+
+interface SnapshotHeader {
+  format: number;
+  key: string;
+  agent: { consumed: number; hello: Array<[string, string]> };
+}
+
+/** A snapshot fits only the guest, emulator and memory size it was made with. */
+export function snapshotKey(manifest: GuestManifest, memoryMiB: number): string {
+  return `${manifest.id}/v86-${(v86Package as { version: string }).version}/${memoryMiB}M`;
+}
+
+export class SnapshotError extends Error {
+  override readonly name = 'SnapshotError';
+  constructor(
+    readonly reason: 'corrupt' | 'stale' | 'unresponsive' | 'busy',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function emulatorOptions(options: GuestVMOptions, memoryMiB: number) {
+  return {
+    wasm_path: options.wasmPath,
+    memory_size: memoryMiB * 1024 * 1024,
+    vga_memory_size: 2 * 1024 * 1024,
+    filesystem: {},
+    virtio_console: true,
+    autostart: true,
+    disable_keyboard: true,
+    disable_mouse: true,
+    disable_speaker: true,
+  };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, error: () => Error): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(error()), ms);
+    p.then(
+      (v) => (clearTimeout(t), resolve(v)),
+      (e) => (clearTimeout(t), reject(e)),
+    );
+  });
+}
+
 export interface GuestVMOptions {
   artifacts: ArtifactSource;
   /** v86.wasm: a file path in Node, a URL in the browser. */
@@ -34,6 +82,8 @@ export interface GuestVMOptions {
   cmdline?: string;
   /** Give up on boot after this long (ms). */
   bootTimeoutMs?: number;
+  /** Give up on a restored guest that does not answer a ping within this long (ms). */
+  restoreTimeoutMs?: number;
   onProgress?: (p: BootProgress) => void;
   /** Kernel console output, as it arrives. */
   onSerial?: (text: string) => void;
@@ -74,9 +124,76 @@ export class GuestVM {
   private constructor(
     private readonly emulator: V86Emulator,
     manifest: GuestManifest,
+    private readonly memoryMiB: number,
+    restored?: SnapshotHeader['agent'],
   ) {
     this.manifest = manifest;
-    this.agent = new AgentClient(this.consolePort(AGENT_PORT));
+    this.agent = new AgentClient(this.consolePort(AGENT_PORT), restored);
+  }
+
+  /**
+   * Saves the whole guest (memory, devices, the 9p tree) while the agent is
+   * idle, gzip-compressed, with what the host side must remember of it.
+   */
+  async snapshot(): Promise<Uint8Array> {
+    for (let i = 0; i < 200 && !this.agent.quiescent; i++) await new Promise((r) => setTimeout(r, 10));
+    if (!this.agent.quiescent) throw new SnapshotError('busy', 'the guest is busy (processes or requests in flight); snapshot it when idle');
+    const state = new Uint8Array(await this.emulator.save_state());
+    const header: SnapshotHeader = { format: SNAPSHOT_FORMAT, key: snapshotKey(this.manifest, this.memoryMiB), agent: this.agent.snapshotState() };
+    const head = new TextEncoder().encode(`${JSON.stringify(header)}\n`);
+    const whole = new Uint8Array(head.length + state.length);
+    whole.set(head);
+    whole.set(state, head.length);
+    return new Uint8Array(await new Response(new Blob([whole]).stream().pipeThrough(new CompressionStream('gzip'))).arrayBuffer());
+  }
+
+  /**
+   * Starts a guest from a snapshot of the same guest artifacts, v86 version
+   * and memory size. Rejects with SnapshotError when the snapshot is corrupt,
+   * stale (made from other artifacts) or the restored agent does not answer;
+   * the caller then boots cold.
+   */
+  static async restore(options: GuestVMOptions & { snapshot: Uint8Array }): Promise<GuestVM> {
+    const t0 = performance.now();
+    const progress = (stage: BootProgress['stage']) => options.onProgress?.({ stage, elapsedMs: performance.now() - t0 });
+    progress('artifacts');
+    const manifest = await readManifest(options.artifacts);
+    const memoryMiB = options.memoryMiB ?? 256;
+    let whole: Uint8Array;
+    try {
+      whole = new Uint8Array(await new Response(new Blob([options.snapshot as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('gzip'))).arrayBuffer());
+    } catch (e) {
+      throw new SnapshotError('corrupt', `the snapshot cannot be decompressed: ${(e as Error).message}`);
+    }
+    const nl = whole.indexOf(10);
+    let header: SnapshotHeader;
+    try {
+      header = JSON.parse(new TextDecoder().decode(whole.subarray(0, nl))) as SnapshotHeader;
+    } catch {
+      throw new SnapshotError('corrupt', 'the snapshot has no readable header');
+    }
+    if (header.format !== SNAPSHOT_FORMAT || header.key !== snapshotKey(manifest, memoryMiB)) {
+      throw new SnapshotError('stale', 'the snapshot was made from other guest artifacts, v86 version or memory size');
+    }
+    const [bios] = await Promise.all([readArtifact(options.artifacts, 'bios.bin')]);
+    progress('emulator');
+    const state = whole.slice(nl + 1).buffer;
+    const emulator = new V86({
+      ...emulatorOptions(options, memoryMiB),
+      bios: { buffer: toArrayBuffer(bios!) },
+      initial_state: { buffer: state },
+    } as unknown as ConstructorParameters<typeof V86>[0]) as unknown as V86Emulator;
+    const vm = new GuestVM(emulator, manifest, memoryMiB, header.agent);
+    vm.watchSerial(options, () => progress('kernel'));
+    progress('agent');
+    try {
+      await withTimeout(vm.agent.ping(), options.restoreTimeoutMs ?? 5000, () => new SnapshotError('unresponsive', 'the restored guest does not answer'));
+    } catch (e) {
+      await vm.stop();
+      throw e instanceof SnapshotError ? e : new SnapshotError('unresponsive', (e as Error).message);
+    }
+    progress('ready');
+    return vm;
   }
 
   static async boot(options: GuestVMOptions): Promise<GuestVM> {
@@ -84,38 +201,21 @@ export class GuestVM {
     const progress = (stage: BootProgress['stage']) => options.onProgress?.({ stage, elapsedMs: performance.now() - t0 });
     progress('artifacts');
     const manifest = await readManifest(options.artifacts);
+    const memoryMiB = options.memoryMiB ?? 256;
     const [bios, bzimage, initrd] = await Promise.all(
       ['bios.bin', 'bzImage', 'initramfs.img'].map((p) => readArtifact(options.artifacts, p)),
     );
     progress('emulator');
     const emulator = new V86({
-      wasm_path: options.wasmPath,
+      ...emulatorOptions(options, memoryMiB),
       bios: { buffer: toArrayBuffer(bios!) },
       bzimage: { buffer: toArrayBuffer(bzimage!) },
       initrd: { buffer: toArrayBuffer(initrd!) },
       cmdline: options.cmdline ?? DEFAULT_CMDLINE,
-      memory_size: (options.memoryMiB ?? 256) * 1024 * 1024,
-      vga_memory_size: 2 * 1024 * 1024,
-      filesystem: {},
-      virtio_console: true,
-      autostart: true,
-      disable_keyboard: true,
-      disable_mouse: true,
-      disable_speaker: true,
     } as unknown as ConstructorParameters<typeof V86>[0]) as unknown as V86Emulator;
 
-    const vm = new GuestVM(emulator, manifest);
-    let kernelSeen = false;
-    emulator.add_listener('serial0-output-byte', (byte) => {
-      const ch = String.fromCharCode(byte as number);
-      if (!kernelSeen) {
-        kernelSeen = true;
-        progress('kernel');
-      }
-      vm.onSerial(ch);
-      options.onSerial?.(ch);
-    });
-    emulator.add_listener('emulator-started', () => progress('kernel'));
+    const vm = new GuestVM(emulator, manifest, memoryMiB);
+    vm.watchSerial(options, () => progress('kernel'));
 
     const timeoutMs = options.bootTimeoutMs ?? 60_000;
     try {
@@ -148,6 +248,19 @@ export class GuestVM {
       this.fsWrapper = new GuestFs(this.emulator.fs9p);
     }
     return this.fsWrapper;
+  }
+
+  private watchSerial(options: GuestVMOptions, firstByte: () => void): void {
+    let seen = false;
+    this.emulator.add_listener('serial0-output-byte', (byte) => {
+      const ch = String.fromCharCode(byte as number);
+      if (!seen) {
+        seen = true;
+        firstByte();
+      }
+      this.onSerial(ch);
+      options.onSerial?.(ch);
+    });
   }
 
   /** Kernel console output so far (the last 16 KiB). */
@@ -192,10 +305,18 @@ export class GuestVM {
 
   private consolePort(port: number): ConsolePort {
     const emulator = this.emulator;
+    // Input sent before the emulator runs (a restore still loading its state) would be lost.
+    let started = false;
+    const early: Uint8Array[] = [];
+    emulator.add_listener('emulator-started', () => {
+      started = true;
+      for (const b of early.splice(0)) emulator.bus.send(`virtio-console${port}-input-bytes`, b);
+    });
     return {
       write: (bytes) => {
         if (bytes.length > CHUNK_SIZE) throw new RangeError('console chunk larger than a receive buffer');
-        emulator.bus.send(`virtio-console${port}-input-bytes`, bytes);
+        if (!started) early.push(bytes);
+        else emulator.bus.send(`virtio-console${port}-input-bytes`, bytes);
       },
       onData: (listener) => {
         const fn = (data: unknown) => listener(data as Uint8Array);

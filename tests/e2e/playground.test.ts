@@ -50,6 +50,39 @@ describe('the playground page in Chromium', () => {
     await waitScreen(1, /tab2-\d+/);
     expect(await screen(1)).not.toContain('hello-from-berth');
     await page.screenshot({ path: join(SHOTS, 'playground-second-tab.png') });
+
+    // The first visit saved a snapshot; a reload restores it.
+    await page.reload();
+    await page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 90_000 });
+    expect(await page.getAttribute('body', 'data-boot')).toBe('restored');
+    expect(await page.textContent('#status')).toMatch(/restored from snapshot/);
+    await waitScreen(0, /berth:~# /);
+    await page.keyboard.type('docker run --rm busybox echo after-restore\n');
+    await waitScreen(0, /after-restore[\s\S]*berth:~# /);
+    await page.screenshot({ path: join(SHOTS, 'playground-restored.png') });
+
+    // A corrupt snapshot: a message and a cold boot, not a blank page.
+    await page.evaluate(async () => {
+      const db = await new Promise<IDBDatabase>((res, rej) => {
+        const r = indexedDB.open('berth-snapshots');
+        r.onsuccess = () => res(r.result);
+        r.onerror = () => rej(r.error);
+      });
+      const tx = db.transaction('snapshots', 'readwrite');
+      const store = tx.objectStore('snapshots');
+      const keys = await new Promise<IDBValidKey[]>((res) => {
+        const r = store.getAllKeys();
+        r.onsuccess = () => res(r.result);
+      });
+      for (const k of keys) store.put(new Uint8Array([1, 2, 3, 4]), k);
+      await new Promise((res) => (tx.oncomplete = res));
+    });
+    await page.reload();
+    await page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 90_000 });
+    expect(await page.getAttribute('body', 'data-boot')).toBe('cold');
+    expect(await page.textContent('#notice')).toMatch(/snapshot could not be used \(corrupt/);
+    await waitScreen(0, /berth:~# /);
+    await page.screenshot({ path: join(SHOTS, 'playground-corrupt-snapshot.png') });
     expect(errors).toEqual([]);
   });
 });

@@ -48,3 +48,32 @@ describe('GuestVM', () => {
     }
   });
 });
+
+describe('snapshots', () => {
+  it('restores a guest that runs containers, and refuses corrupt and stale snapshots', async () => {
+    const { bootEngine } = await import('../helpers/engine.js');
+    const { Engine } = await import('../../src/engine/engine.js');
+    const { GuestVM: VM, SnapshotError } = await import('../../src/vm/guest-vm.js');
+    const opts = { artifacts: new FolderArtifactSource(), wasmPath: v86WasmPath() };
+    const cold = await bootEngine();
+    const snap = await cold.vm.snapshot();
+    await cold.vm.stop();
+    const vm = await VM.restore({ ...opts, snapshot: snap });
+    try {
+      const engine = new Engine(vm, cold.images);
+      const out: string[] = [];
+      const { status } = await engine.run('busybox', { rm: true, cmd: ['echo', 'after-restore'] }, { onStdout: (d) => out.push(new TextDecoder().decode(d)) });
+      expect(status.code).toBe(0);
+      expect(out.join('')).toBe('after-restore\n');
+    } finally {
+      await vm.stop();
+    }
+    const corrupt = snap.slice();
+    corrupt[snap.length >> 1] ^= 0xff;
+    const e1 = await VM.restore({ ...opts, snapshot: corrupt }).catch((e) => e);
+    expect(e1).toBeInstanceOf(SnapshotError);
+    expect(e1.reason).toBe('corrupt');
+    const e2 = await VM.restore({ ...opts, memoryMiB: 128, snapshot: snap }).catch((e) => e);
+    expect(e2.reason).toBe('stale');
+  });
+});
