@@ -69,7 +69,7 @@ describe('snapshots', () => {
       await vm.stop();
     }
     const corrupt = snap.slice();
-    corrupt[snap.length >> 1] ^= 0xff;
+    corrupt[snap.length >> 1] = corrupt[snap.length >> 1]! ^ 0xff;
     const e1 = await VM.restore({ ...opts, snapshot: corrupt }).catch((e) => e);
     expect(e1).toBeInstanceOf(SnapshotError);
     expect(e1.reason).toBe('corrupt');
