@@ -1,18 +1,20 @@
-// Adds up the agent's TAP summary and vitest's JSON report into the closing
-// line CI reads: `N passed, N failed`.
+// Adds up vitest's JSON report and the `N passed, N failed` lines of the other
+// suites (the agent's, the typecheck) into the closing line CI reads.
 import { existsSync, readFileSync } from 'node:fs';
 
-const [agentTxt, vitestJson] = process.argv.slice(2);
+const [vitestJson, ...summaries] = process.argv.slice(2);
 let passed = 0;
 let failed = 0;
 
-const agent = existsSync(agentTxt) ? readFileSync(agentTxt, 'utf8') : '';
-const m = /^(\d+) passed, (\d+) failed$/m.exec(agent);
-if (m) {
-  passed += Number(m[1]);
-  failed += Number(m[2]);
-} else {
-  failed += 1; // the agent suite did not report: count it as a failure
+for (const file of summaries) {
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const m = /^(\d+) passed, (\d+) failed$/m.exec(text);
+  if (m) {
+    passed += Number(m[1]);
+    failed += Number(m[2]);
+  } else {
+    failed += 1; // a suite that did not report counts as a failure
+  }
 }
 
 if (existsSync(vitestJson)) {

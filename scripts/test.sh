@@ -10,6 +10,10 @@ bash scripts/ensure-setup.sh || { echo "0 passed, 1 failed"; exit 1; }
 mkdir -p test-results
 status=0
 
+echo "== typecheck (all code, and the engine layers without DOM or Node types) ==" >&2
+if npx tsc -p tsconfig.json && npx tsc -p tsconfig.core.json; then echo "1 passed, 0 failed" > test-results/typecheck.txt
+else echo "0 passed, 1 failed" > test-results/typecheck.txt; status=1; fi
+
 echo "== guest agent (native) ==" >&2
 make -s -C guest/agent test O="$repo/test-results/agent" 2>&1 | tee test-results/agent.txt
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
@@ -17,5 +21,5 @@ make -s -C guest/agent test O="$repo/test-results/agent" 2>&1 | tee test-results
 echo "== unit and integration tests ==" >&2
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json "$@" || status=1
 
-node scripts/test-summary.mjs test-results/agent.txt test-results/vitest.json || status=1
+node scripts/test-summary.mjs test-results/vitest.json test-results/agent.txt test-results/typecheck.txt || status=1
 exit $status
