@@ -4,6 +4,8 @@ import { cpus } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { benchEngine } from './engine.bench.js';
 import { benchImages } from './images.bench.js';
+import { benchGuest } from './guest.bench.js';
+import { benchBrowser } from './browser.bench.js';
 import { fmtMs, type Summary } from './stats.js';
 
 const fmtRate = (s: Summary) => `${s.median.toFixed(1)} MB/s (min ${s.min.toFixed(1)}, max ${s.max.toFixed(1)}, n=${s.runs.length})`;
@@ -12,6 +14,8 @@ const runs = Number(process.env['BENCH_RUNS'] ?? 5);
 const manifest = JSON.parse(readFileSync(new URL('../public/guest/manifest.json', import.meta.url), 'utf8'));
 const engine = await benchEngine(runs);
 const images = await benchImages(runs);
+const guest = await benchGuest(runs);
+const browser = process.env['BENCH_SKIP_BROWSER'] ? undefined : await benchBrowser(runs);
 
 const rows: Array<[string, string, string]> = [
   ['cold boot to agent-ready (Node)', fmtMs(engine.coldBootMs), 'target ≤ 2500 ms'],
@@ -19,6 +23,25 @@ const rows: Array<[string, string, string]> = [
   ['run --rm busybox true (Node)', fmtMs(engine.runTrueMs), 'target ≤ 600 ms'],
   [`unpack ${images.unpackLayerMB.toFixed(0)} MB layer into 9p`, fmtRate(images.unpackMBps), 'target ≥ 50 MB/s'],
   [`pull ${images.pullImageMB.toFixed(1)} MB image (loopback)`, fmtMs(images.pullMs), ''],
+  ['exec true in a running container', fmtMs(guest.execMs), 'target ≤ 150 ms (issue 6)'],
+  ['control channel guest→host (8 MiB)', fmtRate(guest.channelOutMBps), ''],
+  ['control channel host→guest (8 MiB)', fmtRate(guest.channelInMBps), ''],
+  ['9p write in a container (16 MiB volume file)', fmtRate(guest.ninePWriteMBps), ''],
+  ['9p read in a container (16 MiB, cold cache)', fmtRate(guest.ninePReadMBps), ''],
+  [`compute in container: ${guest.compute.workload}`, fmtMs(guest.compute.containerMs), ''],
+  ['  same, bare in the guest', fmtMs(guest.compute.bareGuestMs), ''],
+  ['  same, natively (Node zlib/crypto)', fmtMs(guest.compute.nativeMs), ''],
+  ['  ratio container / bare guest', `${guest.compute.ratioToBare.toFixed(3)}×`, 'target ≤ 1.05×'],
+  ['  ratio container / native', `${guest.compute.ratioToNative.toFixed(1)}×`, ''],
+  ['host RSS idle / with 10 containers', `${guest.memory.idleRssMB} MB / ${guest.memory.tenContainersRssMB} MB`, ''],
+  ['guest MemAvailable idle / with 10 containers', `${guest.memory.guestAvailIdleMB} MB / ${guest.memory.guestAvailTenMB} MB`, ''],
+  ...guest.scaling.map((s) => [`run --rm with ${s.containers} containers running`, `${s.runMs} ms; host RSS ${s.hostRssMB} MB; guest avail ${s.guestAvailMB} MB`, ''] as [string, string, string]),
+  ...(browser
+    ? ([
+        ['Chromium: cold boot to ready (page load included)', fmtMs(browser.coldBootMs), 'target ≤ 3000 ms'],
+        ['Chromium: snapshot restore to ready', fmtMs(browser.restoreMs), 'target ≤ 500 ms'],
+      ] as Array<[string, string, string]>)
+    : []),
 ];
 const width = Math.max(...rows.map((r) => r[0].length));
 console.log(`\nBerth benchmarks — medians of ${runs} runs\n`);
@@ -28,7 +51,8 @@ const results = {
   date: new Date().toISOString(),
   machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
   guest: { id: manifest.id, artifacts: manifest.artifacts },
-  results: { ...engine, ...images },
+  versions: { v86: (JSON.parse(readFileSync(new URL('../node_modules/v86/package.json', import.meta.url), 'utf8')) as { version: string }).version, packages: manifest.packages },
+  results: { ...engine, ...images, ...guest, ...(browser ? { browser } : {}) },
 };
 writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify(results, null, 2) + '\n');
 console.log('\nwrote bench/results.json');
