@@ -64,6 +64,11 @@ function emulatorOptions(options: GuestVMOptions, memoryMiB: number) {
   };
 }
 
+/** gzip of a captured snapshot: what is stored and what restore() takes. */
+export async function compressSnapshot(raw: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await new Response(new Blob([raw as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream('gzip'))).arrayBuffer());
+}
+
 function withTimeout<T>(p: Promise<T>, ms: number, error: () => Error): Promise<T> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(error()), ms);
@@ -136,6 +141,14 @@ export class GuestVM {
    * idle, gzip-compressed, with what the host side must remember of it.
    */
   async snapshot(): Promise<Uint8Array> {
+    return compressSnapshot(await this.captureSnapshot());
+  }
+
+  /**
+   * The fast half of snapshot(): captures the state (a fraction of a second)
+   * so the guest can go on at once; compressSnapshot() can follow later.
+   */
+  async captureSnapshot(): Promise<Uint8Array> {
     for (let i = 0; i < 200 && !this.agent.quiescent; i++) await new Promise((r) => setTimeout(r, 10));
     if (!this.agent.quiescent) throw new SnapshotError('busy', 'the guest is busy (processes or requests in flight); snapshot it when idle');
     const state = new Uint8Array(await this.emulator.save_state());
@@ -144,7 +157,7 @@ export class GuestVM {
     const whole = new Uint8Array(head.length + state.length);
     whole.set(head);
     whole.set(state, head.length);
-    return new Uint8Array(await new Response(new Blob([whole]).stream().pipeThrough(new CompressionStream('gzip'))).arrayBuffer());
+    return whole;
   }
 
   /**

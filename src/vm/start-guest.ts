@@ -1,5 +1,5 @@
 import { readManifest } from './artifacts.js';
-import { GuestVM, snapshotKey, SnapshotError, type GuestVMOptions } from './guest-vm.js';
+import { compressSnapshot, GuestVM, snapshotKey, SnapshotError, type GuestVMOptions } from './guest-vm.js';
 
 /** Where snapshots are kept: a folder in Node, IndexedDB in the browser. */
 export interface SnapshotStore {
@@ -12,8 +12,10 @@ export interface SnapshotStore {
 export interface StartedGuest {
   vm: GuestVM;
   restored: boolean;
-  /** Why a snapshot was not used or not saved, for people. */
+  /** Why a snapshot was not used, for people. */
   notice?: string;
+  /** Settles when a new snapshot is stored (compression and storage go on after the guest is ready). */
+  saved: Promise<void>;
 }
 
 /**
@@ -22,14 +24,14 @@ export interface StartedGuest {
  * snapshot is deleted and reported, never fatal.
  */
 export async function startGuest(options: GuestVMOptions, store?: SnapshotStore): Promise<StartedGuest> {
-  if (!store) return { vm: await GuestVM.boot(options), restored: false };
+  if (!store) return { vm: await GuestVM.boot(options), restored: false, saved: Promise.resolve() };
   const manifest = await readManifest(options.artifacts);
   const key = snapshotKey(manifest, options.memoryMiB ?? 256);
   let notice: string | undefined;
-  const saved = await store.get(key).catch(() => undefined);
-  if (saved) {
+  const existing = await store.get(key).catch(() => undefined);
+  if (existing) {
     try {
-      return { vm: await GuestVM.restore({ ...options, snapshot: saved }), restored: true };
+      return { vm: await GuestVM.restore({ ...options, snapshot: existing }), restored: true, saved: Promise.resolve() };
     } catch (e) {
       if (!(e instanceof SnapshotError)) throw e;
       notice = `The saved VM snapshot could not be used (${e.reason}: ${e.message}); booted fresh and saved a new one.`;
@@ -37,10 +39,17 @@ export async function startGuest(options: GuestVMOptions, store?: SnapshotStore)
     }
   }
   const vm = await GuestVM.boot(options);
+  // Capture now, while the guest is idle (a fraction of a second); compress and store in the background.
+  let saved: Promise<void>;
   try {
-    await store.put(key, await vm.snapshot());
+    const raw = await vm.captureSnapshot();
+    saved = compressSnapshot(raw).then((data) => store.put(key, data));
   } catch (e) {
-    notice = `${notice ? `${notice} ` : ''}Saving a VM snapshot failed (${(e as Error).message}); the next start boots cold again.`;
+    saved = Promise.reject(e as Error);
   }
-  return { vm, restored: false, ...(notice ? { notice } : {}) };
+  saved = saved.catch((e: Error) => {
+    throw new Error(`Saving a VM snapshot failed (${e.message}); the next start boots cold again.`);
+  });
+  saved.catch(() => {});
+  return { vm, restored: false, saved, ...(notice ? { notice } : {}) };
 }
