@@ -31,11 +31,14 @@ export async function runDaemon(opts: { log?: (line: string) => void } = {}): Pr
   });
   writeFileSync(paths.pid, String(process.pid));
   log(`listening on ${paths.socket}`);
+  let stopping = false;
   engine.vm.onDeath((e) => {
+    if (stopping) return;
     log(`guest died: ${e.message}`);
     void stop().then(() => process.exit(1));
   });
   const stop = async () => {
+    stopping = true;
     server.close();
     rmSync(paths.socket, { force: true });
     rmSync(paths.pid, { force: true });
