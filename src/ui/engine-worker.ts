@@ -1,23 +1,42 @@
 /// <reference lib="webworker" />
 // The engine's home in the browser: a Web Worker, so the page never blocks.
 import * as Comlink from 'comlink';
+import { packTar, type TarEntry } from 'modern-tar';
 import wasmUrl from 'v86/build/v86.wasm?url';
-import { serveGuestDockerClients } from '../engine/docker-cli/serve.js';
+import { containerStatus } from '../engine/docker-cli/containers.js';
+import { runDockerCommand } from '../engine/docker-cli/docker-cli.js';
+import { shortCommand } from '../engine/docker-cli/format.js';
+import { ClientIO } from '../engine/docker-cli/io.js';
+import { guestFiles, serveGuestDockerClients } from '../engine/docker-cli/serve.js';
 import { Engine } from '../engine/engine.js';
 import { importEmbeddedImages } from '../engine/embedded-images.js';
-import { ImageService } from '../engine/image-service.js';
+import { ImageService, type ImageRecord, type PullEvent } from '../engine/image-service.js';
+import { familiarString, parseReference } from '../oci/reference.js';
 import { RegistryClient } from '../oci/registry-client.js';
 import { IdbContentStore, IdbMetadataStore } from '../store/indexeddb/idb-store.js';
-import type { GuestProcess } from '../vm/agent-client.js';
+import { concat, type GuestProcess } from '../vm/agent-client.js';
 import { UrlArtifactSource } from '../vm/artifacts.js';
 import type { BootProgress } from '../vm/guest-vm.js';
 import { startGuest } from '../vm/start-guest.js';
 import { IdbSnapshotStore } from './idb-snapshots.js';
-import type { PlaygroundApi, ShellHandlers } from './playground-api.js';
+import type {
+  CommandResult,
+  ContainerSummary,
+  DownloadedPath,
+  FileTarget,
+  ImageSummary,
+  PlaygroundApi,
+  ShellHandlers,
+  UploadEntry,
+  VolumeSummary,
+  WorkerBootOptions,
+} from './playground-api.js';
 
 let engine: Engine | undefined;
 const sessions = new Map<number, GuestProcess>();
 let nextSession = 1;
+/** The registry client reads this map on every request, so replacing its entries re-points pulls. */
+const mirrors: Record<string, string> = {};
 
 const SHELL_ENV = {
   PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
@@ -25,13 +44,87 @@ const SHELL_ENV = {
   TERM: 'xterm-256color',
   PS1: 'berth:\\w\\$ ',
 };
+const TOOL_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
+
+function booted(): Engine {
+  if (!engine) throw new Error('the engine is not booted');
+  return engine;
+}
+
+/** `/a/./b//c/` → `/a/b/c`; refuses relative paths and `..` (nothing may leave the chosen root). */
+function normalizeAbsolute(path: string): string {
+  if (!path.startsWith('/')) throw new Error(`${path}: the path must be absolute`);
+  const parts = path.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.includes('..')) throw new Error(`${path}: ".." is not allowed here`);
+  return `/${parts.join('/')}`;
+}
+
+/** The guest path for a path of a target: as is for the guest, under the merged root for a container. */
+function resolveTarget(target: FileTarget, path: string): { full: string; where: string } {
+  const p = normalizeAbsolute(path);
+  if (target.kind === 'guest') return { full: p, where: p };
+  const c = booted().get(target.id);
+  if (c.state === 'removing') throw new Error(`container ${c.name} is being removed`);
+  return { full: p === '/' ? c.paths.guestRootfs : c.paths.guestRootfs + p, where: `${c.name}:${p}` };
+}
+
+/** Runs a helper program in the guest with optional stdin; collects its output; throws with its stderr on failure. */
+async function guestTool(argv: string[], stdin?: Uint8Array): Promise<Uint8Array> {
+  const out: Uint8Array[] = [];
+  let err = '';
+  const proc = await booted().vm.agent.exec({
+    argv,
+    env: TOOL_ENV,
+    stdin: stdin !== undefined,
+    onStdout: (d) => out.push(d),
+    onStderr: (d) => (err += new TextDecoder().decode(d)),
+  });
+  if (stdin !== undefined) {
+    await proc.write(stdin);
+    proc.closeStdin();
+  }
+  const status = await proc.exit;
+  if (status.code !== 0) throw new Error(err.trim() || `${argv.join(' ')} exited with code ${status.code}`);
+  return concat(out);
+}
+
+function imageSummary(r: ImageRecord): ImageSummary {
+  const familiar = (s: string) => {
+    try {
+      return familiarString(parseReference(s));
+    } catch {
+      return s;
+    }
+  };
+  return {
+    id: r.id,
+    tags: r.repoTags.map(familiar),
+    digests: r.repoDigests.map(familiar),
+    size: r.size,
+    created: r.config.created ?? '',
+  };
+}
+
+/** Layer progress arrives per chunk; the page needs a few updates a second. */
+function throttlePullEvents(onEvent: (e: PullEvent) => void): (e: PullEvent) => void {
+  const last = new Map<string, number>();
+  return (e) => {
+    if (e.type === 'layer' && e.status === 'downloading' && e.bytes > 0) {
+      const now = performance.now();
+      if (now - (last.get(e.digest) ?? 0) < 150) return;
+      last.set(e.digest, now);
+    }
+    onEvent(e);
+  };
+}
 
 const api: PlaygroundApi = {
-  async boot(onProgress: (p: BootProgress) => void) {
+  async boot(onProgress: (p: BootProgress) => void, options: WorkerBootOptions) {
     const t0 = performance.now();
-    const artifacts = new UrlArtifactSource(new URL('/guest/', self.location.href).href);
+    Object.assign(mirrors, options.mirrors ?? {});
+    const artifacts = new UrlArtifactSource(options.guestUrl);
     // Images persist in IndexedDB across visits; the guest boots fresh.
-    const images = new ImageService(new IdbContentStore(), new IdbMetadataStore(), new RegistryClient());
+    const images = new ImageService(new IdbContentStore(), new IdbMetadataStore(), new RegistryClient({ mirrors }));
     await importEmbeddedImages(images, artifacts);
     const started = await startGuest(
       { artifacts, wasmPath: new URL(wasmUrl, self.location.href).href, onProgress },
@@ -47,10 +140,14 @@ const api: PlaygroundApi = {
     };
   },
 
-  async openShell(rows: number, cols: number, handlers: ShellHandlers) {
-    if (!engine) throw new Error('the engine is not booted');
-    const proc = await engine.vm.agent.exec({
-      argv: ['/bin/sh', '-l'],
+  setRegistryMirrors(next: Record<string, string>) {
+    for (const k of Object.keys(mirrors)) delete mirrors[k];
+    Object.assign(mirrors, next);
+  },
+
+  async openShell(rows: number, cols: number, handlers: ShellHandlers, command?: string) {
+    const proc = await booted().vm.agent.exec({
+      argv: command === undefined ? ['/bin/sh', '-l'] : ['/bin/sh', '-l', '-c', command],
       env: SHELL_ENV,
       cwd: '/root',
       tty: { rows, cols },
@@ -59,10 +156,16 @@ const api: PlaygroundApi = {
     });
     const session = nextSession++;
     sessions.set(session, proc);
-    void proc.exit.then((s) => {
-      sessions.delete(session);
-      handlers.onExit(s.code);
-    });
+    void proc.exit.then(
+      (s) => {
+        sessions.delete(session);
+        handlers.onExit(s.code);
+      },
+      () => {
+        sessions.delete(session);
+        handlers.onExit(255);
+      },
+    );
     return session;
   },
 
@@ -72,6 +175,149 @@ const api: PlaygroundApi = {
 
   resize(session: number, rows: number, cols: number) {
     sessions.get(session)?.resize(rows, cols);
+  },
+
+  closeShell(session: number) {
+    const proc = sessions.get(session);
+    if (!proc) return;
+    proc.kill(1);
+    setTimeout(() => sessions.get(session) === proc && proc.kill(9), 2000);
+  },
+
+  async listImages() {
+    return (await booted().images.list()).map(imageSummary);
+  },
+
+  async findImage(name: string) {
+    const found = await booted().images.find(name);
+    return found && imageSummary(found);
+  },
+
+  listContainers(): ContainerSummary[] {
+    const now = Date.now();
+    return booted()
+      .list()
+      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
+      .map((c) => ({
+        id: c.id,
+        name: c.name,
+        image: c.imageRef,
+        state: c.state,
+        status: c.state === 'removing' ? 'Removal In Progress' : containerStatus(c, now),
+        command: shortCommand(c.args),
+      }));
+  },
+
+  listVolumes(): VolumeSummary[] {
+    const e = booted();
+    return e.volumes.list().map((v) => ({ name: v.name, anonymous: v.anonymous, usedBy: e.volumeUsers(v.name) }));
+  },
+
+  async pull(name: string, onEvent?: (e: PullEvent) => void) {
+    try {
+      const record = await booted().pull(name, onEvent ? throttlePullEvents(onEvent) : undefined);
+      return imageSummary(record);
+    } finally {
+      (onEvent as Partial<Comlink.Remote<unknown>> | undefined)?.[Comlink.releaseProxy]?.();
+    }
+  },
+
+  async removeImage(name: string, force = false) {
+    const out = await booted().removeImage(name, { force });
+    return out.map((o) => (o.Untagged ? `Untagged: ${o.Untagged}` : `Deleted: ${o.Deleted}`));
+  },
+
+  async stopContainer(id: string) {
+    await booted().stop(id);
+  },
+
+  async removeContainer(id: string, force = false) {
+    await booted().remove(id, { force });
+  },
+
+  async removeVolume(name: string) {
+    const e = booted();
+    await e.volumes.remove(name, e.volumeUsers(name));
+  },
+
+  async putFiles(target: FileTarget, dest: string, entries: UploadEntry[]) {
+    const { full, where } = resolveTarget(target, dest);
+    const tar: TarEntry[] = [];
+    let files = 0;
+    let dirs = 0;
+    for (const e of entries) {
+      const parts = e.path.split('/').filter((p) => p !== '' && p !== '.');
+      if (parts.length === 0 || parts.includes('..')) throw new Error(`${e.path}: not a usable file name`);
+      const name = parts.join('/');
+      if (e.file) {
+        tar.push({ header: { name, size: e.file.size, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: new Date() }, body: e.file });
+        files++;
+      } else {
+        tar.push({ header: { name: `${name}/`, size: 0, type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: new Date() } });
+        dirs++;
+      }
+    }
+    await guestTool(['/bin/sh', '-c', 'mkdir -p -- "$1" && tar -xf - -C "$1"', 'sh', full], await packTar(tar));
+    return { files, dirs, dest: where };
+  },
+
+  async readPath(target: FileTarget, path: string): Promise<DownloadedPath> {
+    const { full, where } = resolveTarget(target, path);
+    if (target.kind === 'guest' && full === '/') throw new Error('choose a folder below / (the whole guest includes /proc and the engine’s own tree)');
+    const kind = new TextDecoder()
+      .decode(await guestTool(['/bin/sh', '-c', 'if [ -d "$1" ]; then echo dir; elif [ -e "$1" ]; then echo file; else echo none; fi', 'sh', full]))
+      .trim();
+    if (kind === 'none') throw new Error(`${where}: no such file or directory`);
+    const baseName = normalizeAbsolute(path).split('/').pop() || 'rootfs';
+    const data =
+      kind === 'dir'
+        ? await guestTool(['/bin/sh', '-c', 'cd "$1" && tar -cf - .', 'sh', full])
+        : await guestTool(['/bin/cat', '--', full]);
+    const result: DownloadedPath = kind === 'dir' ? { name: `${baseName}.tar`, kind: 'tar', data } : { name: baseName, kind: 'file', data };
+    return Comlink.transfer(result, [data.buffer as ArrayBuffer]);
+  },
+
+  async writeFile(path: string, data: Uint8Array) {
+    const p = normalizeAbsolute(path);
+    await guestTool(['/bin/sh', '-c', 'mkdir -p -- "$(dirname -- "$1")" && cat > "$1"', 'sh', p], data);
+  },
+
+  async readFile(path: string) {
+    const data = await guestTool(['/bin/cat', '--', normalizeAbsolute(path)]);
+    return Comlink.transfer(data, [data.buffer as ArrayBuffer]);
+  },
+
+  async runDocker(argv: string[]): Promise<CommandResult> {
+    const e = booted();
+    const out: Uint8Array[] = [];
+    const err: Uint8Array[] = [];
+    const io = new ClientIO(
+      { stdout: (d) => out.push(d), stderr: (d) => err.push(d), setRaw: () => {} },
+      '/root',
+      SHELL_ENV,
+      undefined,
+      false,
+      guestFiles(e),
+    );
+    io.pushStdinEnd();
+    const code = await runDockerCommand(e, argv, io);
+    const text = (parts: Uint8Array[]) => new TextDecoder().decode(concat(parts));
+    return { code, stdout: text(out), stderr: text(err) };
+  },
+
+  async execShell(command: string): Promise<CommandResult> {
+    const out: Uint8Array[] = [];
+    const err: Uint8Array[] = [];
+    const proc = await booted().vm.agent.exec({
+      argv: ['/bin/sh', '-c', command],
+      env: SHELL_ENV,
+      cwd: '/root',
+      onStdout: (d) => out.push(d),
+      onStderr: (d) => err.push(d),
+    });
+    const status = await proc.exit;
+    const text = (parts: Uint8Array[]) => new TextDecoder().decode(concat(parts));
+    return { code: status.code, stdout: text(out), stderr: text(err) };
   },
 };
 

@@ -1,10 +1,20 @@
 import * as Comlink from 'comlink';
-import { FitAddon } from '@xterm/addon-fit';
-import { WebLinksAddon } from '@xterm/addon-web-links';
-import { Terminal } from '@xterm/xterm';
-import '@xterm/xterm/css/xterm.css';
-import type { BootProgress } from '../vm/guest-vm.js';
-import type { PlaygroundApi } from './playground-api.js';
+import { $, errorMessage, h } from './dom.js';
+import { boot as bootEmbedded, type BerthHandle } from './embed-api.js';
+import { defaultGuestUrl, startEngineWorker } from './engine-client.js';
+import { FilesPanel } from './files.js';
+import { Panels } from './panels.js';
+import type { BootProgress } from './playground-api.js';
+import { formatMirrors, initialMirrors, parseMirrors, saveMirrors } from './registry-settings.js';
+import { Sharing } from './share.js';
+import { TerminalTabs } from './terminal-tabs.js';
+
+declare global {
+  interface Window {
+    /** In `?embed` mode: the embed API's handle on this page's guest (see README, Embedding). */
+    berth?: BerthHandle;
+  }
+}
 
 const STAGES: Record<BootProgress['stage'], [string, number]> = {
   artifacts: ['Downloading the guest', 10],
@@ -14,97 +24,126 @@ const STAGES: Record<BootProgress['stage'], [string, number]> = {
   ready: ['Ready', 100],
 };
 
-const status = document.querySelector<HTMLElement>('#status')!;
-const bar = document.querySelector<HTMLProgressElement>('#progress')!;
-const tabBar = document.querySelector<HTMLElement>('#tabs')!;
-const newTab = document.querySelector<HTMLButtonElement>('#new-tab')!;
-const panes = document.querySelector<HTMLElement>('#terminals')!;
+const params = new URLSearchParams(location.search);
 
-const worker = new Worker(new URL('./engine-worker.ts', import.meta.url), { type: 'module' });
-const engine = Comlink.wrap<PlaygroundApi>(worker);
-
-interface Tab {
-  term: Terminal;
-  fit: FitAddon;
-  button: HTMLButtonElement;
-  pane: HTMLElement;
-}
-const tabs: Tab[] = [];
-let active: Tab | undefined;
-
-function activate(tab: Tab): void {
-  active = tab;
-  for (const t of tabs) {
-    t.pane.hidden = t !== tab;
-    t.button.classList.toggle('active', t === tab);
-  }
-  tab.fit.fit();
-  tab.term.focus();
-}
-
-/** A new terminal tab with its own shell in the guest. */
-async function openTab(): Promise<void> {
-  const term = new Terminal({ cursorBlink: true, fontSize: 14, theme: { background: '#101418' } });
-  const fit = new FitAddon();
-  term.loadAddon(fit);
-  term.loadAddon(new WebLinksAddon());
-  const pane = document.createElement('div');
-  pane.className = 'pane';
-  panes.append(pane);
-  const button = document.createElement('button');
-  button.className = 'tab';
-  button.textContent = `shell ${tabs.length + 1}`;
-  tabBar.insertBefore(button, newTab);
-  const tab: Tab = { term, fit, button, pane };
-  tabs.push(tab);
-  button.addEventListener('click', () => activate(tab));
-  term.open(pane);
-  activate(tab);
-  // Copy on selection, paste with Ctrl/Cmd+Shift+V or the browser's paste.
-  term.onSelectionChange(() => {
-    const sel = term.getSelection();
-    if (sel) void navigator.clipboard?.writeText(sel).catch(() => {});
-  });
-  const session = await engine.openShell(
-    term.rows,
-    term.cols,
-    Comlink.proxy({
-      onData: (d: Uint8Array) => term.write(d),
-      onExit: (code: number) => term.write(`\r\n\x1b[2m[shell exited with code ${code}]\x1b[0m\r\n`),
-    }),
-  );
-  term.onData((d) => void engine.write(session, new TextEncoder().encode(d)));
-  term.onResize(({ rows, cols }) => engine.resize(session, rows, cols));
-}
-
-window.addEventListener('resize', () => active?.fit.fit());
-newTab.addEventListener('click', () => void openTab());
-
+/** Adds a line to the notice bar under the header (textContent only). */
 function showNotice(text: string): void {
-  const el = document.querySelector<HTMLElement>('#notice')!;
-  el.textContent = text;
-  el.hidden = false;
+  $('#notice .lines').append(h('div', { class: 'notice-line' }, text));
+  $('#notice').hidden = false;
 }
 
-async function start(): Promise<void> {
-  try {
-    const { bootMs, restored, notice } = await engine.boot(
-      Comlink.proxy((p: BootProgress) => {
-        const [label, pct] = STAGES[p.stage];
-        status.textContent = `${label}… ${(p.elapsedMs / 1000).toFixed(1)} s`;
-        bar.value = pct;
-      }),
-    );
-    status.textContent = `Ready in ${(bootMs / 1000).toFixed(1)} s${restored ? ' (restored from snapshot)' : ''} — try: docker run --rm busybox echo hello`;
-    document.body.dataset['state'] = 'ready';
-    document.body.dataset['boot'] = restored ? 'restored' : 'cold';
-    if (notice) showNotice(notice);
-    newTab.disabled = false;
-    await openTab();
-  } catch (e) {
-    document.body.dataset['state'] = 'error';
-    status.textContent = `Could not start: ${(e as Error).message}`;
-  }
+function playground(): void {
+  const status = $('#status');
+  const bar = $<HTMLProgressElement>('#progress');
+  const newTab = $<HTMLButtonElement>('#new-tab');
+  const { engine } = startEngineWorker();
+  const tabs = new TerminalTabs(engine, $('#tabs'), newTab, $('#terminals'));
+  const files = new FilesPanel(engine);
+  const panels = new Panels(engine, tabs, { onSelect: (c) => files.setContainer(c) });
+  newTab.addEventListener('click', () => tabs.open());
+  $('#notice-close').addEventListener('click', () => {
+    $('#notice').hidden = true;
+    $('#notice .lines').replaceChildren();
+  });
+
+  const initial = initialMirrors(params);
+  let mirrors = initial.mirrors;
+  if (initial.error) showNotice(initial.error);
+  const showMirrors = () => {
+    const entries = Object.entries(mirrors);
+    $('#mirror-hint').textContent = entries.length
+      ? `Mirrors: ${entries.map(([k, v]) => `${k} → ${v}`).join(', ')}${initial.fromUrl ? ' (from the address)' : ''}`
+      : 'No registry mirror: Docker Hub needs one (it sends no CORS headers). Loopback registries work directly.';
+  };
+  showMirrors();
+  installSettings(
+    () => mirrors,
+    async (m) => {
+      mirrors = m;
+      saveMirrors(m);
+      showMirrors();
+      await engine.setRegistryMirrors(m);
+    },
+  );
+
+  let markBooted!: () => void;
+  const booted = new Promise<void>((resolve) => (markBooted = resolve));
+  const sharing = new Sharing(engine, tabs, panels, booted, showNotice);
+  // A link's consent dialog can be read while the guest boots; Run waits for it.
+  sharing.fromLocation();
+
+  void (async () => {
+    try {
+      const { bootMs, restored, notice } = await engine.boot(
+        Comlink.proxy((p: BootProgress) => {
+          const [label, pct] = STAGES[p.stage];
+          status.textContent = `${label}… ${(p.elapsedMs / 1000).toFixed(1)} s`;
+          bar.value = pct;
+        }),
+        { guestUrl: defaultGuestUrl(), mirrors },
+      );
+      status.textContent = `Ready in ${(bootMs / 1000).toFixed(1)} s${restored ? ' (restored from snapshot)' : ''} — try: docker run --rm busybox echo hello`;
+      document.body.dataset['state'] = 'ready';
+      document.body.dataset['boot'] = restored ? 'restored' : 'cold';
+      if (notice) showNotice(notice);
+      newTab.disabled = false;
+      if (tabs.tabs.length === 0) tabs.open();
+      panels.start();
+      markBooted();
+    } catch (e) {
+      document.body.dataset['state'] = 'error';
+      status.textContent = `Could not start: ${errorMessage(e)}`;
+    }
+  })();
 }
 
-void start();
+function installSettings(current: () => Record<string, string>, apply: (m: Record<string, string>) => Promise<void>): void {
+  const dialog = $<HTMLDialogElement>('#settings-dialog');
+  const input = $<HTMLTextAreaElement>('#mirrors-input');
+  const msg = $('#mirrors-message');
+  $('#settings-button').addEventListener('click', () => {
+    input.value = formatMirrors(current());
+    msg.textContent = '';
+    dialog.showModal();
+    input.focus();
+  });
+  $('#settings-cancel').addEventListener('click', () => dialog.close());
+  $<HTMLFormElement>('#settings-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    let m: Record<string, string>;
+    try {
+      m = parseMirrors(input.value);
+    } catch (err) {
+      msg.textContent = errorMessage(err);
+      return;
+    }
+    void apply(m).then(() => dialog.close());
+  });
+}
+
+/** `?embed`: only a terminal, driven by the same API embedders use; `window.berth` is its handle. */
+function embedded(): void {
+  document.body.classList.add('embed');
+  const root = $('#embed-root');
+  root.hidden = false;
+  const { mirrors } = initialMirrors(params);
+  bootEmbedded(root, { registryMirrors: mirrors }).then(
+    (handle) => {
+      window.berth = handle;
+      document.body.dataset['state'] = 'ready';
+      document.body.dataset['boot'] = handle.info.restored ? 'restored' : 'cold';
+      window.dispatchEvent(new CustomEvent('berth-ready'));
+    },
+    () => (document.body.dataset['state'] = 'error'),
+  );
+}
+
+if (params.has('embed')) embedded();
+else playground();
+
+// Offline: the service worker keeps the page and the guest after a first visit (built app only; Vite's dev server is left alone).
+if (import.meta.env.PROD && 'serviceWorker' in navigator && !params.has('nosw')) {
+  window.addEventListener('load', () => {
+    navigator.serviceWorker.register(new URL('sw.js', document.baseURI), { scope: './' }).catch((e: unknown) => console.warn('service worker not registered', e));
+  });
+}
