@@ -1,3 +1,4 @@
+import { humanSize as dockerHumanSize } from '../engine/docker-cli/format.js';
 /**
  * Element building for the page. Text always goes in as text nodes
  * (textContent), never as markup: nothing the engine, a registry or a share
@@ -49,17 +50,9 @@ export function $<T extends HTMLElement = HTMLElement>(selector: string, root: P
   return el;
 }
 
-/** `1.2 MB` (decimal units, as Docker prints sizes). */
+/** `1.2 MB`: Docker's decimal units, with a space for reading in the page. */
 export function humanSize(bytes: number): string {
-  if (bytes < 1000) return `${bytes} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let v = bytes / 1000;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${Number(v.toPrecision(3))} ${units[i]}`;
+  return dockerHumanSize(bytes).replace(/^([\d.]+)(\w*B)$/, '$1 $2');
 }
 
 /** `repo@sha256:0123456789ab…` for display (the full reference stays in titles). */
