@@ -1,9 +1,9 @@
-import { humanSize as dockerHumanSize } from '../engine/docker-cli/format.js';
 /**
  * Element building for the page. Text always goes in as text nodes
  * (textContent), never as markup: nothing the engine, a registry or a share
  * link says can become page script.
  */
+import { humanSize as dockerHumanSize } from '../engine/docker-cli/format.js';
 
 type Child = Node | string | number | false | null | undefined;
 
