@@ -69,23 +69,8 @@ function resolveTarget(target: FileTarget, path: string): { full: string; where:
 }
 
 /** Runs a helper program in the guest with optional stdin; collects its output; throws with its stderr on failure. */
-async function guestTool(argv: string[], stdin?: Uint8Array): Promise<Uint8Array> {
-  const out: Uint8Array[] = [];
-  let err = '';
-  const proc = await booted().vm.agent.exec({
-    argv,
-    env: TOOL_ENV,
-    stdin: stdin !== undefined,
-    onStdout: (d) => out.push(d),
-    onStderr: (d) => (err += new TextDecoder().decode(d)),
-  });
-  if (stdin !== undefined) {
-    await proc.write(stdin);
-    proc.closeStdin();
-  }
-  const status = await proc.exit;
-  if (status.code !== 0) throw new Error(err.trim() || `${argv.join(' ')} exited with code ${status.code}`);
-  return concat(out);
+function guestTool(argv: string[], stdin?: Uint8Array): Promise<Uint8Array> {
+  return booted().vm.agent.runChecked(argv, { env: TOOL_ENV, ...(stdin ? { stdin } : {}) });
 }
 
 function imageSummary(r: ImageRecord): ImageSummary {

@@ -3,6 +3,8 @@ import { decodeTags, encodeTags, tagValue } from './frame.js';
 import { MsgType, STDIN_WINDOW, type Frame } from './protocol.js';
 import { ClientSessionEndpoint, type ClientSession } from './client-session.js';
 
+const DEFAULT_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
+
 export interface ExecOptions {
   argv: string[];
   /** The whole environment of the process (nothing is inherited). */
@@ -217,13 +219,37 @@ export class AgentClient {
   }
 
   /** Runs a program to completion and collects its output (for short helper commands). */
-  async run(argv: string[], env: Record<string, string> = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }): Promise<{ status: ExitStatus; stdout: string; stderr: string }> {
+  async run(argv: string[], env: Record<string, string> = DEFAULT_ENV): Promise<{ status: ExitStatus; stdout: string; stderr: string }> {
+    const r = await this.collect(argv, { env });
+    return { status: r.status, stdout: new TextDecoder().decode(r.stdout), stderr: r.stderr };
+  }
+
+  /**
+   * Runs a helper program to completion (binary-safe, optionally fed `stdin`)
+   * and returns its stdout; rejects with its stderr when it exits non-zero.
+   */
+  async runChecked(argv: string[], opts: { stdin?: Uint8Array; env?: Record<string, string> } = {}): Promise<Uint8Array> {
+    const r = await this.collect(argv, opts);
+    if (r.status.code !== 0) throw new AgentError('EFAILED', r.stderr.trim() || `${argv.join(' ')} exited with code ${r.status.code}`);
+    return r.stdout;
+  }
+
+  private async collect(argv: string[], opts: { stdin?: Uint8Array; env?: Record<string, string> }) {
     const out: Uint8Array[] = [];
     const err: Uint8Array[] = [];
-    const proc = await this.exec({ argv, env, onStdout: (d) => out.push(d), onStderr: (d) => err.push(d) });
+    const proc = await this.exec({
+      argv,
+      env: opts.env ?? DEFAULT_ENV,
+      stdin: opts.stdin !== undefined,
+      onStdout: (d) => out.push(d),
+      onStderr: (d) => err.push(d),
+    });
+    if (opts.stdin !== undefined) {
+      await proc.write(opts.stdin);
+      proc.closeStdin();
+    }
     const status = await proc.exit;
-    const text = (parts: Uint8Array[]) => new TextDecoder().decode(concat(parts));
-    return { status, stdout: text(out), stderr: text(err) };
+    return { status, stdout: concat(out), stderr: new TextDecoder().decode(concat(err)) };
   }
 
   async mount(opts: { source: string; target: string; fstype: string; data?: string; mkdir?: boolean }): Promise<void> {

@@ -1,4 +1,4 @@
-import { concat } from '../../vm/agent-client.js';
+import { readAllStdin } from './io.js';
 import type { Container } from '../container.js';
 import { conflict } from '../errors.js';
 import type { Ctx } from './containers.js';
@@ -10,26 +10,8 @@ import { UsageError } from './parse.js';
  * volumes and tmpfs mounted inside the container are not part of it.
  */
 
-const GUEST_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
-
-async function guestOutput(ctx: Ctx, argv: string[], stdin?: Uint8Array): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let err = '';
-  const proc = await ctx.engine.vm.agent.exec({
-    argv,
-    env: GUEST_ENV,
-    stdin: stdin !== undefined,
-    onStdout: (d) => parts.push(d),
-    onStderr: (d) => (err += new TextDecoder().decode(d)),
-  });
-  if (stdin !== undefined) {
-    await proc.write(stdin);
-    proc.closeStdin();
-  }
-  const s = await proc.exit;
-  if (s.code !== 0) throw new Error(err.trim() || `${argv[0]} failed (${s.code})`);
-  return concat(parts);
-}
+const guestOutput = (ctx: Ctx, argv: string[], stdin?: Uint8Array): Promise<Uint8Array> =>
+  ctx.engine.vm.agent.runChecked(argv, stdin ? { stdin } : {});
 
 function rootOf(c: Container): string {
   if (c.state === 'removing') throw conflict(`container ${c.shortId} is being removed`);
@@ -71,7 +53,7 @@ export async function cp(ctx: Ctx): Promise<number> {
   const c = ctx.engine.get(dst.container!);
   const root = rootOf(c);
   const { base } = dirAndBase(src.path);
-  const tar = src.path === '-' ? await readAllStdin(ctx) : await ctx.io.packClientPath(src.path);
+  const tar = src.path === '-' ? await readAllStdin(ctx.io) : await ctx.io.packClientPath(src.path);
   const target = dst.path.startsWith('/') ? dst.path : `/${dst.path}`;
   // Into an existing directory: keep the name; otherwise the copy takes the target's name.
   const script = `set -e; t="$1$2"; b="$3"
@@ -81,15 +63,6 @@ else d=$(dirname "$t"); [ -d "$d" ] || { echo "no such directory: $(dirname "$2"
   await guestOutput(ctx, ['/bin/sh', '-c', script, 'sh', root, target, base], tar);
   ctx.io.stderr(`Successfully copied ${tar.length} bytes to ${c.shortId}:${dst.path}\n`);
   return 0;
-}
-
-async function readAllStdin(ctx: Ctx): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  await new Promise<void>((resolve) => {
-    ctx.io.onStdin((d) => parts.push(d));
-    ctx.io.onStdinEnd(resolve);
-  });
-  return concat(parts);
 }
 
 /** `diff`: what the container changed, from its overlay's upper directory. */

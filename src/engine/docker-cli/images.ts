@@ -3,11 +3,10 @@ import type { Engine } from '../engine.js';
 import { notFound, isBerthError } from '../errors.js';
 import type { ImageRecord, PullEvent } from '../image-service.js';
 import { ago, humanSize, renderTemplate, table } from './format.js';
-import type { CommandIO } from './io.js';
+import { readAllStdin, type CommandIO } from './io.js';
 import type { Ctx } from './containers.js';
 import { UsageError } from './parse.js';
 import { loadImageArchive, saveImageArchive } from '../image-archive.js';
-import { concat } from '../../vm/agent-client.js';
 
 const short = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);
 
@@ -176,12 +175,7 @@ export async function load(ctx: Ctx): Promise<number> {
   let data: Uint8Array;
   if (input) data = await ctx.io.readClientFile(input);
   else {
-    const parts: Uint8Array[] = [];
-    await new Promise<void>((resolve) => {
-      ctx.io.onStdin((d) => parts.push(d));
-      ctx.io.onStdinEnd(resolve);
-    });
-    data = concat(parts);
+    data = await readAllStdin(ctx.io);
     if (data.length === 0) throw new UsageError('requested load from stdin, but stdin is empty', 'load');
   }
   const names = await loadImageArchive(ctx.engine.images, new Blob([data as Uint8Array<ArrayBuffer>]).stream());

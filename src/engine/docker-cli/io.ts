@@ -4,6 +4,7 @@
  * socket), or a page. Mirrors what the Docker CLI has: stdio streams, the
  * terminal's size, raw mode, signals.
  */
+import { concat } from '../../vm/agent-client.js';
 export interface CommandIO {
   readonly cwd: string;
   readonly env: Readonly<Record<string, string>>;
@@ -25,6 +26,15 @@ export interface CommandIO {
   extractClientTar(dest: string, tar: Uint8Array, name: string): Promise<void>;
   /** `cp SRC CONTAINER:DEST`: a tar of SRC (its last path component at the top). */
   packClientPath(src: string): Promise<Uint8Array>;
+}
+
+/** All of the client's stdin, until it ends (`load`, `cp -`, `login --password-stdin`). */
+export function readAllStdin(io: CommandIO): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  return new Promise((resolve) => {
+    io.onStdin((d) => parts.push(d));
+    io.onStdinEnd(() => resolve(concat(parts)));
+  });
 }
 
 /** How a host reaches the client's files. */

@@ -2,7 +2,7 @@ import { RegistryError } from '../../oci/registry-client.js';
 import { BerthError } from '../errors.js';
 import type { Ctx } from './containers.js';
 import { humanSize, table } from './format.js';
-import type { CommandIO } from './io.js';
+import { readAllStdin, type CommandIO } from './io.js';
 import { UsageError } from './parse.js';
 
 const DOCKER_HUB = 'docker.io';
@@ -52,12 +52,7 @@ export async function login(ctx: Ctx): Promise<number> {
   if (f['password-stdin']) {
     if (password !== undefined) throw new UsageError('--password and --password-stdin are mutually exclusive', 'login');
     if (!username) throw new UsageError('Must provide --username with --password-stdin', 'login');
-    const parts: string[] = [];
-    await new Promise<void>((resolve) => {
-      ctx.io.onStdin((d) => parts.push(new TextDecoder().decode(d)));
-      ctx.io.onStdinEnd(resolve);
-    });
-    password = parts.join('').replace(/\r?\n$/, '');
+    password = new TextDecoder().decode(await readAllStdin(ctx.io)).replace(/\r?\n$/, '');
   }
   if (!username) username = await prompt(ctx.io, 'Username: ', false);
   if (password === undefined) password = await prompt(ctx.io, 'Password: ', true);
