@@ -1,7 +1,7 @@
 import { runDockerCommand } from '../engine/docker-cli/docker-cli.js';
 import { ClientIO } from '../engine/docker-cli/io.js';
 import type { Engine } from '../engine/engine.js';
-import { GuestNotBuiltError, readManifest } from '../vm/artifacts.js';
+import { readManifest } from '../vm/artifacts.js';
 import { runDaemon } from '../node/daemon.js';
 import { connectDaemon, runViaDaemon, stopDaemon } from '../node/daemon-client.js';
 import { daemonPaths } from '../node/daemon-paths.js';
@@ -87,7 +87,7 @@ export async function main(argv: string[]): Promise<void> {
     }
   } catch (e) {
     process.stderr.write(`berth: ${(e as Error).message}\n`);
-    code = e instanceof GuestNotBuiltError ? 125 : 125;
+    code = 125;
   }
   process.exit(code);
 }

@@ -305,8 +305,10 @@ export class Engine {
   private async sawOomKill(c: Container): Promise<boolean> {
     if (c.options.memory === undefined) return false;
     const r = await this.vm.agent.run(['/bin/cat', `/sys/fs/cgroup/berth/${c.id}/memory.events`]).catch(() => undefined);
-    const m = /^oom_kill (\d+)$/m.exec(r?.stdout ?? '');
-    return !!m && Number(m[1]) > (c.oomKillsSeen ?? 0) && ((c.oomKillsSeen = Number(m[1])), true);
+    const kills = Number(/^oom_kill (\d+)$/m.exec(r?.stdout ?? '')?.[1] ?? 0);
+    const seen = c.oomKillsSeen ?? 0;
+    c.oomKillsSeen = kills;
+    return kills > seen;
   }
 
   /** Runs another process in a running container (`exec`). */
@@ -382,19 +384,14 @@ export class Engine {
     const c = this.get(idOrName);
     if (c.state !== 'running') throw conflict(`Cannot kill container: ${idOrName}: Container ${c.id} is not running`);
     const sig = typeof signal === 'number' ? String(signal) : signal.replace(/^SIG/, '');
-    // `crun run` registers the container a moment after it starts, and a
-    // container killed while crun is still starting it can leave `crun run`
-    // waiting forever: signal it only once crun reports it running.
+    // `crun run` registers the container a moment after it starts; until then
+    // crun kill finds nothing, so retry while the run is still going.
     for (let attempt = 0; ; attempt++) {
-      const state = await this.vm.agent.run([...CRUN, 'state', c.id]);
-      if (c.state !== 'running') return;
-      if (state.status.code === 0 && /"status"\s*:\s*"running"/.test(state.stdout)) break;
-      if (state.status.code === 0 && /"status"\s*:\s*"stopped"/.test(state.stdout)) return this.ensureExit(c);
-      if (attempt >= 40) break;
+      const r = await this.vm.agent.run([...CRUN, 'kill', c.id, sig]);
+      if (r.status.code === 0 || c.state !== 'running') break;
+      if (attempt >= 40) throw internal(`crun kill ${c.shortId} ${sig} failed: ${r.stderr.trim()}`);
       await sleep(50);
     }
-    const r = await this.vm.agent.run([...CRUN, 'kill', c.id, sig]);
-    if (r.status.code !== 0 && c.state === 'running') throw internal(`crun kill ${c.shortId} ${sig} failed: ${r.stderr.trim()}`);
     if (sig === 'KILL' || sig === '9') this.ensureExit(c);
   }
 

@@ -3,6 +3,7 @@ import { createSHA256 } from 'hash-wasm';
 import { createTarDecoder } from 'modern-tar';
 import { GuestFsError, type GuestFs } from '../vm/guest-fs.js';
 import { MediaType } from '../oci/types.js';
+import { sha256Hex } from '../oci/digest.js';
 
 /** Where unpacked layers live in the 9p tree (the guest mounts the tree at /berth). */
 export const LAYERS_DIR = '/layers';
@@ -41,13 +42,6 @@ export async function chainIds(diffIds: string[]): Promise<string[]> {
     out.push(prev ? `sha256:${await sha256Hex(new TextEncoder().encode(`${prev} ${d}`))}` : d);
   }
   return out;
-}
-
-async function sha256Hex(data: Uint8Array): Promise<string> {
-  const h = await createSHA256();
-  h.init();
-  h.update(data);
-  return h.digest('hex');
 }
 
 function zstdStream(): TransformStream<Uint8Array, Uint8Array> {

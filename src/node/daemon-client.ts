@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeClientOpen } from '../vm/client-session.js';
 import { encodeFrame, FrameParser } from '../vm/frame.js';
@@ -151,4 +151,3 @@ export async function stopDaemon(): Promise<boolean> {
   return true;
 }
 
-export const daemonLogPath = () => join(daemonPaths().log);

@@ -19,6 +19,7 @@ export class FrameChannel {
   private readonly parser: FrameParser;
   private readonly queue: Uint8Array[] = [];
   private queueHead = 0; // offset into queue[0]
+  private queued = 0; // bytes in the queue not yet sent
   private sent = 0; // bytes handed to the port
   private acked = 0; // bytes the agent reported consumed
   private readonly chunkEnds: number[] = [];
@@ -42,7 +43,9 @@ export class FrameChannel {
 
   send(type: MsgType, id: number, payload?: Uint8Array): void {
     if (this.closed) return;
-    this.queue.push(encodeFrame(type, id, payload));
+    const frame = encodeFrame(type, id, payload);
+    this.queue.push(frame);
+    this.queued += frame.length;
     this.pump();
   }
 
@@ -58,13 +61,14 @@ export class FrameChannel {
 
   /** Bytes waiting for the guest to make room. */
   get backlog(): number {
-    return this.queue.reduce((n, q) => n + q.length, 0) - this.queueHead;
+    return this.queued;
   }
 
   close(): void {
     this.closed = true;
     this.unsubscribe();
     this.queue.length = 0;
+    this.queued = 0;
   }
 
   private onAck(payload: Uint8Array): void {
@@ -80,6 +84,7 @@ export class FrameChannel {
     while (this.queue.length > 0 && this.chunkEnds.length < MAX_CHUNKS_IN_FLIGHT) {
       const chunk = this.takeChunk();
       this.sent += chunk.length;
+      this.queued -= chunk.length;
       this.chunkEnds.push(this.sent);
       this.port.write(chunk);
     }

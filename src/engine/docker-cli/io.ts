@@ -1,10 +1,11 @@
+import { concat } from '../../vm/agent-client.js';
+
 /**
  * How a docker command talks to its client: the `docker` program in the
  * guest terminal (through the agent), `berth` in Node (through the daemon
  * socket), or a page. Mirrors what the Docker CLI has: stdio streams, the
  * terminal's size, raw mode, signals.
  */
-import { concat } from '../../vm/agent-client.js';
 export interface CommandIO {
   readonly cwd: string;
   readonly env: Readonly<Record<string, string>>;
