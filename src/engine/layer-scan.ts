@@ -1,6 +1,4 @@
-import { createSHA256 } from 'hash-wasm';
-import { createTarDecoder } from 'modern-tar';
-import { decompressor, safeEntryPath, UnsafeLayerError } from './layer-unpacker.js';
+import { readLayerTar, safeEntryPath, UnsafeLayerError } from './layer-unpacker.js';
 
 /**
  * Reads a layer once before it is accepted into the store (pull, load): its
@@ -9,25 +7,11 @@ import { decompressor, safeEntryPath, UnsafeLayerError } from './layer-unpacker.
  * the layer itself made). The unpacker checks the same again when it writes.
  */
 export async function scanLayer(blob: Uint8Array, mediaType: string, diffId: string): Promise<{ bytes: number; entries: number }> {
-  const hasher = await createSHA256();
-  hasher.init();
-  let bytes = 0;
-  let stream: ReadableStream<Uint8Array> = new Blob([blob as Uint8Array<ArrayBuffer>]).stream();
-  const unzip = decompressor(mediaType);
-  if (unzip) stream = stream.pipeThrough(unzip);
-  const measured = stream.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, c) {
-        hasher.update(chunk);
-        bytes += chunk.length;
-        c.enqueue(chunk);
-      },
-    }),
-  );
+  const tar = await readLayerTar(blob, mediaType);
   const symlinks = new Set<string>();
   let entries = 0;
   try {
-    for await (const entry of measured.pipeThrough(createTarDecoder({ strict: true }))) {
+    for await (const entry of tar.entries) {
       entries++;
       const h = entry.header;
       const rel = safeEntryPath(h.name);
@@ -44,10 +28,9 @@ export async function scanLayer(blob: Uint8Array, mediaType: string, diffId: str
     }
   } catch (e) {
     if (e instanceof UnsafeLayerError) throw e;
-    throw new UnsafeLayerError(`layer is not a readable tar${unzip ? ` (${mediaType})` : ''}: ${(e as Error).message}`);
+    throw new UnsafeLayerError(`layer is not a readable tar (${mediaType}): ${(e as Error).message}`);
   }
-  // Drain whatever follows the tar's end marker so the digest covers every byte.
-  const got = `sha256:${hasher.digest('hex')}`;
+  const got = tar.diffId();
   if (got !== diffId) throw new UnsafeLayerError(`layer content has diff_id ${got}, the image config says ${diffId}`);
-  return { bytes, entries };
+  return { bytes: tar.bytes(), entries };
 }

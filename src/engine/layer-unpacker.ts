@@ -1,6 +1,6 @@
 import { Decompress } from 'fzstd';
 import { createSHA256 } from 'hash-wasm';
-import { createTarDecoder } from 'modern-tar';
+import { createTarDecoder, type ParsedTarEntry } from 'modern-tar';
 import { GuestFsError, type GuestFs } from '../vm/guest-fs.js';
 import { MediaType } from '../oci/types.js';
 import { sha256Hex } from '../oci/digest.js';
@@ -60,7 +60,7 @@ function zstdStream(): TransformStream<Uint8Array, Uint8Array> {
   });
 }
 
-export function decompressor(mediaType: string): TransformStream<Uint8Array, Uint8Array> | undefined {
+function decompressor(mediaType: string): TransformStream<Uint8Array, Uint8Array> | undefined {
   if (mediaType.endsWith('gzip')) return new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>;
   if (mediaType.endsWith('zstd')) return zstdStream();
   if (mediaType === MediaType.OciLayer || mediaType.endsWith('.tar')) return undefined;
@@ -124,12 +124,15 @@ export async function unpackLayer(
   }
 }
 
-async function unpackInto(
-  fs: GuestFs,
-  root: string,
+/**
+ * A layer blob as tar entries, decompressed per its media type, with the
+ * sha256 and size of the uncompressed stream (its diff_id) once read through.
+ */
+export async function readLayerTar(
   blob: Uint8Array | ReadableStream<Uint8Array>,
-  opts: { mediaType: string; onProgress?: (bytes: number) => void },
-): Promise<UnpackResult> {
+  mediaType: string,
+  onProgress?: (bytes: number) => void,
+): Promise<{ entries: ReadableStream<ParsedTarEntry>; diffId: () => string; bytes: () => number }> {
   const hasher = await createSHA256();
   hasher.init();
   let bytes = 0;
@@ -137,14 +140,28 @@ async function unpackInto(
     transform(chunk, controller) {
       hasher.update(chunk);
       bytes += chunk.length;
-      opts.onProgress?.(bytes);
+      onProgress?.(bytes);
       controller.enqueue(chunk);
     },
   });
   let stream: ReadableStream<Uint8Array> = blob instanceof Uint8Array ? new Blob([blob as Uint8Array<ArrayBuffer>]).stream() : blob;
-  const unzip = decompressor(opts.mediaType);
+  const unzip = decompressor(mediaType);
   if (unzip) stream = stream.pipeThrough(unzip);
-  const entries = stream.pipeThrough(measure).pipeThrough(createTarDecoder({ strict: true }));
+  return {
+    entries: stream.pipeThrough(measure).pipeThrough(createTarDecoder({ strict: true })),
+    diffId: () => `sha256:${hasher.digest('hex')}`,
+    bytes: () => bytes,
+  };
+}
+
+async function unpackInto(
+  fs: GuestFs,
+  root: string,
+  blob: Uint8Array | ReadableStream<Uint8Array>,
+  opts: { mediaType: string; onProgress?: (bytes: number) => void },
+): Promise<UnpackResult> {
+  const tar = await readLayerTar(blob, opts.mediaType, opts.onProgress);
+  const entries = tar.entries;
 
   const opaqueDirs: string[] = [];
   const warnings: string[] = [];
@@ -217,7 +234,7 @@ async function unpackInto(
   }
   // Directory metadata last: creating children must not be blocked by a read-only mode.
   for (const [path, meta] of dirMeta) fs.setMeta(path, meta);
-  return { diffId: `sha256:${hasher.digest('hex')}`, bytes, entries: count, opaqueDirs, warnings };
+  return { diffId: tar.diffId(), bytes: tar.bytes(), entries: count, opaqueDirs, warnings };
 }
 
 /**
