@@ -26,6 +26,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "net.h"
 #include "util.h"
 
 #define NEWROOT "/newroot"
@@ -207,7 +208,7 @@ static int loopback_up(void)
 
 static int stage2(void)
 {
-	int r = 0;
+	int r = 0, err;
 	r |= mnt("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	r |= mnt("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	r |= mnt("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
@@ -229,6 +230,8 @@ static int stage2(void)
 	if (sethostname("berth", 5) < 0)
 		r |= fail("sethostname", "berth");
 	loopback_up();
+	if ((err = net_uplink()) < 0) /* containers lose the outside world, nothing else */
+		fprintf(stderr, "berth-init: eth0: %s\n", strerror(-err));
 	setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
 	return r ? -EIO : 0;
 }

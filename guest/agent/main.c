@@ -2,6 +2,7 @@
  *
  *   berth-agent [--docker-socket PATH] [--fd N | DEVICE]   (DEVICE: /dev/hvc1)
  *   docker ARGS...        (the same binary under that name: client.c)
+ *   berth-agent net ...   (container networking helpers: net.c)
  *
  * One thread, one poll() loop, every fd non-blocking. The protocol is in
  * docs/protocol.md; see protocol.h for how this agent reads it. In device
@@ -28,6 +29,7 @@
 #include "exec.h"
 #include "init.h"
 #include "mounts.h"
+#include "net.h"
 #include "protocol.h"
 #include "sessions.h"
 
@@ -130,6 +132,8 @@ int main(int argc, char **argv)
 	name = name ? name + 1 : argc > 0 ? argv[0] : "";
 	if (!strcmp(name, "docker"))
 		return client_main(argc, argv);
+	if (argc > 1 && !strcmp(argv[1], "net"))
+		return net_main(argc - 1, argv + 1);
 	if (!strcmp(name, "init") && getpid() == 1) {
 		/* Run as the guest's /init: set the system up, then serve the host on hvc1. */
 		if (init_system() < 0)

@@ -2,6 +2,8 @@ import type { ExitStatus, GuestProcess } from '../vm/agent-client.js';
 import type { RunOptions } from './runtime-spec.js';
 import { ContainerLog } from './container-log.js';
 import { conflict } from './errors.js';
+import type { Membership } from './networks.js';
+import type { PortBinding } from './ports.js';
 
 export type ContainerState = 'created' | 'running' | 'exited' | 'removing';
 
@@ -41,6 +43,12 @@ export class Container {
   /** memory.events oom_kill count already accounted for (runs of a restarted container share the parent cgroup). */
   oomKillsSeen: number | undefined;
   restartCount = 0;
+  /** `--network host` shares the guest's; `none` has only loopback; otherwise a namespace wired by the engine. */
+  networkMode: 'host' | 'none' | 'netns' = 'netns';
+  /** The networks it joins when it runs (`--network`, `network connect`). */
+  networks: Membership[] = [];
+  /** `-p`/`-P` as asked; host port 0 is picked at each start. */
+  portBindings: PortBinding[] = [];
   /** Set while `stop`/`kill`/`rm` is ending it on purpose (restart policies leave it alone). */
   stopping = false;
   /** Resolves when the current run ends. */

@@ -8,6 +8,9 @@ import { randomHexId, randomName } from './names.js';
 import { buildRuntimeSpec, capabilities, containerArgs, containerEnv, InvalidCommandError, type RunOptions } from './runtime-spec.js';
 import { resolveUser } from './user.js';
 import { VolumeService } from './volumes.js';
+import { NETNS_DIR, NetworkService, type PortPublisher } from './networks.js';
+import { exposedBindings, parsePublish, type PortBinding } from './ports.js';
+import { GUEST_NET } from '../vm/guest-network.js';
 import type { ResolvedMount } from './runtime-spec.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -52,12 +55,16 @@ export class Engine {
   private readonly unpacking = new Map<string, Promise<void>>();
 
   readonly volumes: VolumeService;
+  readonly network: NetworkService;
 
   constructor(
     readonly vm: GuestVM,
     readonly images: ImageService,
+    /** Exposes published ports on the host (Node); none in the browser, where the service worker asks. */
+    publisher?: PortPublisher,
   ) {
     this.volumes = new VolumeService(vm.fs);
+    this.network = new NetworkService(vm, () => this.list(), publisher);
   }
 
   list(): Container[] {
@@ -172,6 +179,11 @@ export class Engine {
     this.checkCommand(topFirst, args[0]!, env, options.workdir || defaults.WorkingDir || '/');
 
     const mounts = this.resolveMounts(options);
+    const { mode: networkMode, members } = this.network.memberships(options.network, options.networkAliases);
+    const portBindings: PortBinding[] = [
+      ...(options.publish ?? []).map(parsePublish),
+      ...(options.publishAll ? exposedBindings(defaults.ExposedPorts) : []),
+    ];
     const bundle = `${BUNDLES_DIR}/${id}`;
     const guestDir = `${GUEST_CONTAINERS_DIR}/${id}`;
     const paths = {
@@ -187,7 +199,8 @@ export class Engine {
       run: options,
       user,
       hostname,
-      etcFiles: { hosts: `${paths.guestBundle}/hosts`, hostname: `${paths.guestBundle}/hostname` },
+      etcFiles: { hosts: `${paths.guestBundle}/hosts`, hostname: `${paths.guestBundle}/hostname`, resolvConf: `${paths.guestBundle}/resolv.conf` },
+      network: networkMode === 'netns' ? { path: `${NETNS_DIR}/${id}` } : networkMode,
       // With a memory limit, a parent cgroup of its own outlives the run so the OOM count can be read.
       cgroupsPath: options.memory !== undefined ? `/berth/${id}/ctr` : `/berth/${id}`,
       mounts,
@@ -200,6 +213,8 @@ export class Engine {
       `${bundle}/hosts`,
       enc.encode(`127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`),
     );
+    // The emulated network's DNS answers every name (v86's fetch adapter; HTTP then goes by the Host header).
+    await this.vm.fs.writeFile(`${bundle}/resolv.conf`, enc.encode(networkMode === 'none' ? '' : `nameserver ${GUEST_NET.routerIp}\n`));
 
     try {
       await this.vm.agent.mount({ source: 'tmpfs', target: guestDir, fstype: 'tmpfs', data: 'mode=0755', mkdir: true });
@@ -221,6 +236,10 @@ export class Engine {
     container.args = args;
     container.env = env;
     container.labels = { ...(defaults.Labels ?? {}), ...(options.labels ?? {}) };
+    container.networkMode = networkMode;
+    container.networks = members;
+    // Docker discards published ports in host mode (the container's ports are the host's).
+    container.portBindings = networkMode === 'netns' ? portBindings : [];
     this.containers.set(id, container);
     return container;
   }
@@ -241,6 +260,12 @@ export class Engine {
     const socket = tty ? `/run/berth/${c.id.slice(0, 16)}.sock` : undefined;
     if (socket) argv.push('--console-socket', socket);
     argv.push(c.id);
+    try {
+      await this.network.attach(c);
+    } catch (e) {
+      c.exited({ code: 128, signal: 0 });
+      throw e;
+    }
     let proc: GuestProcess;
     try {
       proc = await this.vm.agent.exec({
@@ -258,6 +283,7 @@ export class Engine {
         },
       });
     } catch (e) {
+      await this.network.release(c);
       c.exited({ code: 125, signal: 0 });
       throw internal(`could not start crun: ${(e as Error).message}`, e);
     }
@@ -266,10 +292,14 @@ export class Engine {
     proc.exit.then(
       async (status) => {
         c.oomKilled = status.code === 137 && (await this.sawOomKill(c));
+        await this.network.release(c).catch(() => undefined);
         c.exited(status);
         this.onExit(c);
       },
-      () => c.exited({ code: 137, signal: 9 }),
+      () => {
+        void this.network.release(c).catch(() => undefined);
+        c.exited({ code: 137, signal: 9 });
+      },
     );
     return proc;
   }
@@ -428,6 +458,7 @@ export class Engine {
     if (c.exitStatus?.signal !== 0 || c.exitStatus.code === 125) {
       await this.vm.agent.run([...CRUN, 'delete', '--force', c.id]).catch(() => undefined);
     }
+    await this.network.release(c).catch(() => undefined);
     const errors: string[] = [];
     // Detaching the per-container tmpfs takes the overlay mounted inside it along.
     await this.vm.agent.umount(c.paths.guestDir, { detach: true, rmdir: true }).catch((e: AgentError) => errors.push(e.message));

@@ -35,6 +35,13 @@ export interface RunOptions {
   restart?: { name: 'no' | 'always' | 'unless-stopped' | 'on-failure'; maxRetries: number };
   capAdd?: string[];
   capDrop?: string[];
+  /** `--network`: bridge (default), host, none, or a user network's name or ID. */
+  network?: string;
+  networkAliases?: string[];
+  /** `-p [hostIp:][hostPort:]containerPort[/tcp]` */
+  publish?: string[];
+  /** `-P` */
+  publishAll?: boolean;
 }
 
 /** A mount the engine resolved from `-v`/`--tmpfs`. */
@@ -60,8 +67,10 @@ export interface SpecInput {
   run: RunOptions;
   user: ResolvedUser;
   hostname: string;
-  /** Guest paths of files to bind over /etc/hosts and /etc/hostname. */
-  etcFiles: { hosts: string; hostname: string };
+  /** Guest paths of files to bind over /etc/hosts, /etc/hostname and /etc/resolv.conf. */
+  etcFiles: { hosts: string; hostname: string; resolvConf: string };
+  /** The network namespace: the guest's (`host`), a new one with only loopback (`none`), or one at a path. */
+  network: 'host' | 'none' | { path: string };
   cgroupsPath: string;
   mounts?: ResolvedMount[];
 }
@@ -159,6 +168,7 @@ export function buildRuntimeSpec(input: SpecInput): object {
       { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
       { destination: '/etc/hosts', type: 'bind', source: input.etcFiles.hosts, options: ['rbind', 'rprivate'] },
       { destination: '/etc/hostname', type: 'bind', source: input.etcFiles.hostname, options: ['rbind', 'rprivate'] },
+      { destination: '/etc/resolv.conf', type: 'bind', source: input.etcFiles.resolvConf, options: ['rbind', 'rprivate'] },
       ...(input.mounts ?? []).map((m) =>
         m.type === 'tmpfs'
           ? { destination: m.destination, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', ...(m.options ?? [])] }
@@ -166,7 +176,14 @@ export function buildRuntimeSpec(input: SpecInput): object {
       ),
     ],
     linux: {
-      namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' }],
+      namespaces: [
+        { type: 'pid' },
+        ...(input.network === 'host' ? [] : [input.network === 'none' ? { type: 'network' } : { type: 'network', path: input.network.path }]),
+        { type: 'ipc' },
+        { type: 'uts' },
+        { type: 'mount' },
+        { type: 'cgroup' },
+      ],
       cgroupsPath: input.cgroupsPath,
       resources,
       maskedPaths: [

@@ -17,6 +17,8 @@ export interface V86FileSystem {
   GetInode(id: number): V86Inode;
   IsDirectory(id: number): boolean;
   DeleteData(id: number): Promise<void>;
+  ChangeSize(id: number, size: number): Promise<void>;
+  Write(id: number, offset: number, count: number, data: Uint8Array): Promise<void>;
   read_file(path: string): Promise<Uint8Array | null>;
 }
 
@@ -120,6 +122,17 @@ export class GuestFs {
     const id = await this.raw.CreateBinaryFile(name, parent, data);
     this.applyMeta(id, S_IFREG, { mode: 0o644, uid: 0, gid: 0, ...meta });
     return id;
+  }
+
+  /**
+   * Replaces a regular file's contents keeping its inode, so a guest bind
+   * mount of the file (a container's /etc/hosts) sees the new contents.
+   */
+  async overwrite(path: string, data: Uint8Array): Promise<void> {
+    const id = this.lookup(path);
+    if (id === -1) throw new GuestFsError('ENOENT', path, 'no such file');
+    await this.raw.ChangeSize(id, 0);
+    if (data.length) await this.raw.Write(id, 0, data.length, data);
   }
 
   symlink(path: string, target: string, meta: FileMeta = {}): number {

@@ -5,6 +5,7 @@ import { readArtifact, readManifest, type ArtifactSource, type GuestManifest } f
 import type { ConsolePort } from './channel.js';
 import { CHUNK_SIZE } from './protocol.js';
 import { GuestFs, type V86FileSystem } from './guest-fs.js';
+import { GuestNetwork, netDeviceOptions, UPLINK_CMDLINE, type GuestNetworkOptions, type V86FetchAdapter } from './guest-network.js';
 
 /** The virtio-console port the agent listens on (/dev/hvc1 in the guest). */
 const AGENT_PORT = 1;
@@ -19,6 +20,7 @@ export const DEFAULT_CMDLINE = [
   'tsc=reliable',
   'mitigations=off',
   'random.trust_cpu=on',
+  UPLINK_CMDLINE,
 ].join(' ');
 
 export interface BootProgress {
@@ -27,7 +29,8 @@ export interface BootProgress {
   elapsedMs: number;
 }
 
-export const SNAPSHOT_FORMAT = 1;
+/** 2: the guest has a network card (snapshots without one cannot be restored into an emulator with one). */
+export const SNAPSHOT_FORMAT = 2;
 
 interface SnapshotHeader {
   format: number;
@@ -57,6 +60,7 @@ function emulatorOptions(options: GuestVMOptions, memoryMiB: number) {
     vga_memory_size: 2 * 1024 * 1024,
     filesystem: {},
     virtio_console: true,
+    net_device: netDeviceOptions(options.network),
     autostart: true,
     disable_keyboard: true,
     disable_mouse: true,
@@ -92,6 +96,7 @@ export interface GuestVMOptions {
   onProgress?: (p: BootProgress) => void;
   /** Kernel console output, as it arrives. */
   onSerial?: (text: string) => void;
+  network?: GuestNetworkOptions;
 }
 
 /** Why the guest stopped serving: a kernel panic, a timeout, or stop(). */
@@ -110,6 +115,7 @@ interface V86Emulator {
   remove_listener(event: string, fn: (arg: unknown) => void): void;
   bus: { send(event: string, data: unknown): void };
   fs9p: V86FileSystem;
+  network_adapter: V86FetchAdapter;
   destroy(): Promise<void>;
   save_state(): Promise<ArrayBuffer>;
 }
@@ -121,6 +127,7 @@ interface V86Emulator {
 export class GuestVM {
   readonly agent: AgentClient;
   private fsWrapper: GuestFs | undefined;
+  private readonly networkWrapper: GuestNetwork;
   readonly manifest: GuestManifest;
   private serialLog = '';
   private dead: GuestDiedError | undefined;
@@ -134,6 +141,8 @@ export class GuestVM {
   ) {
     this.manifest = manifest;
     this.agent = new AgentClient(this.consolePort(AGENT_PORT), restored);
+    this.networkWrapper = new GuestNetwork(() => emulator.network_adapter);
+    emulator.add_listener('emulator-started', () => this.networkWrapper.attach());
   }
 
   /**
@@ -261,6 +270,11 @@ export class GuestVM {
       this.fsWrapper = new GuestFs(this.emulator.fs9p);
     }
     return this.fsWrapper;
+  }
+
+  /** The network card's host side: connections into the guest, outbound HTTP settings. */
+  get network(): GuestNetwork {
+    return this.networkWrapper;
   }
 
   private watchSerial(options: GuestVMOptions, firstByte: () => void): void {

@@ -41,7 +41,8 @@ describe('buildRuntimeSpec', () => {
       run: { memory: 16 << 20, pidsLimit: 20, tty: true },
       user: { uid: 1000, gid: 100, additionalGids: [10] },
       hostname: 'box',
-      etcFiles: { hosts: '/b/hosts', hostname: '/b/hostname' },
+      etcFiles: { hosts: '/b/hosts', hostname: '/b/hostname', resolvConf: '/b/resolv.conf' },
+      network: 'none',
       cgroupsPath: '/berth/c1',
     }) as any;
     expect(spec.process.user).toEqual({ uid: 1000, gid: 100, additionalGids: [10] });

@@ -1,6 +1,8 @@
 import type { Container } from '../container.js';
 import type { Engine } from '../engine.js';
 import { isBerthError } from '../errors.js';
+import type { NetworkService } from '../networks.js';
+import { formatBinding } from '../ports.js';
 import type { RunOptions } from '../runtime-spec.js';
 import { parseBytes } from '../units.js';
 import { ago, humanDuration, parseSignal, renderTemplate, shortCommand, table } from './format.js';
@@ -102,6 +104,10 @@ function createOptions(ctx: Ctx, cmd: string[], fileEnv: string[] = []): RunOpti
     restart: parseRestart(str(f['restart']) ?? 'no'),
     capAdd: list(f['cap-add']),
     capDrop: list(f['cap-drop']),
+    ...(str(f['network'] ?? f['net']) ? { network: str(f['network'] ?? f['net'])! } : {}),
+    networkAliases: list(f['network-alias']),
+    publish: list(f['publish']),
+    publishAll: !!f['publish-all'],
   };
 }
 
@@ -274,7 +280,7 @@ export async function rename(ctx: Ctx): Promise<number> {
   return 0;
 }
 
-function psRow(c: Container, noTrunc: boolean): Record<string, string> {
+function psRow(c: Container, noTrunc: boolean, ports: string): Record<string, string> {
   const args = c.args;
   return {
     ID: noTrunc ? c.id : c.shortId,
@@ -284,7 +290,7 @@ function psRow(c: Container, noTrunc: boolean): Record<string, string> {
     RunningFor: ago(c.createdAt),
     Status: containerStatus(c),
     State: c.state === 'exited' ? 'exited' : c.state,
-    Ports: '',
+    Ports: ports,
     Names: c.name,
     Labels: Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(','),
   };
@@ -310,7 +316,7 @@ export async function ps(ctx: Ctx): Promise<number> {
     ctx.io.stdout(list.map((c) => `${noTrunc ? c.id : c.shortId}\n`).join(''));
     return 0;
   }
-  const rows = list.map((c) => psRow(c, noTrunc));
+  const rows = list.map((c) => psRow(c, noTrunc, ctx.engine.network.portsOf(c).map(formatBinding).join(', ')));
   const format = str(f['format']);
   if (format) {
     ctx.io.stdout(renderTemplate(format, rows, { ID: 'CONTAINER ID', RunningFor: 'CREATED', CreatedAt: 'CREATED AT' }));
@@ -406,7 +412,9 @@ printf '%s\\t%s\\t%s\\t%02d:%02d:%02d\\t%s\\n' "$u" "$p" "$pp" $((t/3600)) $((t%
   return 0;
 }
 
-export function inspectContainer(c: Container): object {
+export function inspectContainer(c: Container, network: NetworkService): object {
+  const eps = network.endpointsOf(c);
+  const ports = network.portsOf(c);
   return {
     Id: c.id,
     Created: c.createdAt.toISOString(),
@@ -433,6 +441,21 @@ export function inspectContainer(c: Container): object {
       PidsLimit: c.options.pidsLimit ?? null,
       ReadonlyRootfs: !!c.options.readOnly,
       AutoRemove: false,
+      NetworkMode: c.options.network ?? 'bridge',
+      PortBindings: Object.fromEntries(c.portBindings.map((b) => [`${b.containerPort}/tcp`, [{ HostIp: b.hostIp, HostPort: b.hostPort ? String(b.hostPort) : '' }]])),
+    },
+    NetworkSettings: {
+      IPAddress: eps.find((e) => e.network.name === 'bridge')?.ip ?? '',
+      Gateway: eps.find((e) => e.network.name === 'bridge')?.network.gateway ?? '',
+      Ports: Object.fromEntries(ports.map((b) => [`${b.containerPort}/tcp`, [{ HostIp: b.hostIp, HostPort: String(b.hostPort) }]])),
+      Networks: Object.fromEntries(
+        c.networks.map((m) => {
+          const ep = eps.find((e) => e.network.id === m.networkId);
+          const n = network.list().find((x) => x.id === m.networkId);
+          const prefix = n?.subnet.split('/')[1];
+          return [n?.name ?? m.networkId, { Aliases: m.aliases.length ? m.aliases : null, NetworkID: m.networkId, Gateway: ep ? n?.gateway : '', IPAddress: ep?.ip ?? '', IPPrefixLen: ep && prefix ? Number(prefix) : 0 }];
+        }),
+      ),
     },
     Config: {
       Hostname: c.hostname,
@@ -453,7 +476,7 @@ export async function inspect(ctx: Ctx): Promise<number> {
   let code = 0;
   for (const name of ctx.parsed.args) {
     try {
-      out.push(inspectContainer(ctx.engine.get(name)));
+      out.push(inspectContainer(ctx.engine.get(name), ctx.engine.network));
     } catch (e) {
       if (!isBerthError(e, 'not-found')) throw e;
       try {
@@ -471,7 +494,7 @@ export async function inspect(ctx: Ctx): Promise<number> {
 }
 
 /** `--format '{{.State.Status}}'` and `{{json .Config}}` on inspect output. */
-function goField(obj: object, format: string): string {
+export function goField(obj: object, format: string): string {
   return format.replace(/\{\{\s*(json\s+)?((?:\.\w+)+)\s*\}\}/g, (_m, json: string | undefined, path: string) => {
     let v: unknown = obj;
     for (const part of path.split('.').filter(Boolean)) v = (v as Record<string, unknown> | undefined)?.[part];

@@ -5,6 +5,7 @@ import * as I from './images.js';
 import * as V from './volumes-cmd.js';
 import * as S from './system-cmd.js';
 import * as FC from './files-cmd.js';
+import * as N from './networks-cmd.js';
 import { humanSize, table } from './format.js';
 import type { CommandIO } from './io.js';
 import { helpText, parseCommand, UsageError, type CommandSpec, type FlagSpec } from './parse.js';
@@ -81,7 +82,7 @@ const COMMANDS: Command[] = [
   { name: 'stats', usage: '[OPTIONS] [CONTAINER...]', description: 'Display a sample of container resource usage statistics', flags: [
     { long: 'no-stream', type: 'bool', description: 'Disable streaming stats and only pull the first result' },
     { ...F.all, description: 'Show all containers (default shows just running)' }, F.format], run: S.stats },
-  { name: 'port', usage: 'CONTAINER [PRIVATE_PORT[/PROTO]]', description: 'List port mappings or a specific mapping for the container', minArgs: 1, maxArgs: 2, flags: [], run: S.port },
+  { name: 'port', usage: 'CONTAINER [PRIVATE_PORT[/PROTO]]', description: 'List port mappings or a specific mapping for the container', minArgs: 1, maxArgs: 2, flags: [], run: N.port },
   { name: 'cp', usage: '[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tdocker cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH', description: 'Copy files/folders between a container and the local filesystem', minArgs: 2, maxArgs: 2, flags: [], run: FC.cp },
   { name: 'diff', usage: 'CONTAINER', description: "Inspect changes to files or directories on a container's filesystem", minArgs: 1, maxArgs: 1, flags: [], run: FC.diff },
   { name: 'export', usage: '[OPTIONS] CONTAINER', description: "Export a container's filesystem as a tar archive", minArgs: 1, maxArgs: 1, flags: [{ long: 'output', short: 'o', type: 'string', description: 'Write to a file, instead of STDOUT' }], run: FC.exportContainer },
@@ -95,6 +96,20 @@ const COMMANDS: Command[] = [
   { name: 'volume inspect', usage: '[OPTIONS] VOLUME [VOLUME...]', description: 'Display detailed information on one or more volumes', minArgs: 1, flags: [F.format], run: V.volumeInspect },
   { name: 'volume rm', usage: '[OPTIONS] VOLUME [VOLUME...]', description: 'Remove one or more volumes', minArgs: 1, flags: [F.force], run: V.volumeRm },
   { name: 'volume prune', usage: '[OPTIONS]', description: 'Remove unused local volumes', maxArgs: 0, flags: [F.force, { ...F.all, description: 'Remove all unused volumes, not just anonymous ones' }], run: V.volumePrune },
+  { name: 'network create', usage: '[OPTIONS] NETWORK', description: 'Create a network', minArgs: 1, maxArgs: 1, flags: [
+    { long: 'driver', short: 'd', type: 'string', description: 'Driver to manage the Network', default: 'bridge' },
+    { long: 'subnet', type: 'string', description: 'Subnet in CIDR format that represents a network segment' },
+    { long: 'gateway', type: 'string', description: 'IPv4 Gateway for the master subnet' },
+    { long: 'label', type: 'list', description: 'Set metadata on a network' }], run: N.networkCreate },
+  { name: 'network ls', usage: '[OPTIONS]', description: 'List networks', maxArgs: 0, flags: [{ ...F.quiet, description: 'Only display network IDs' }, F.format,
+    { long: 'filter', short: 'f', type: 'list', description: 'Provide filter values (e.g. "driver=bridge")' },
+    { long: 'no-trunc', type: 'bool', description: "Don't truncate the output" }], run: N.networkLs },
+  { name: 'network inspect', usage: '[OPTIONS] NETWORK [NETWORK...]', description: 'Display detailed information on one or more networks', minArgs: 1, flags: [F.format], run: N.networkInspect },
+  { name: 'network rm', usage: 'NETWORK [NETWORK...]', description: 'Remove one or more networks', minArgs: 1, flags: [], run: N.networkRm },
+  { name: 'network prune', usage: '[OPTIONS]', description: 'Remove all unused networks', maxArgs: 0, flags: [F.force], run: N.networkPrune },
+  { name: 'network connect', usage: '[OPTIONS] NETWORK CONTAINER', description: 'Connect a container to a network', minArgs: 2, maxArgs: 2, flags: [
+    { long: 'alias', type: 'list', description: 'Add network-scoped alias for the container' }], run: N.networkConnect },
+  { name: 'network disconnect', usage: '[OPTIONS] NETWORK CONTAINER', description: 'Disconnect a container from a network', minArgs: 2, maxArgs: 2, flags: [F.force], run: N.networkDisconnect },
   { name: 'system prune', usage: '[OPTIONS]', description: 'Remove unused data', maxArgs: 0, flags: [F.force, F.all, { long: 'volumes', type: 'bool', description: 'Prune anonymous volumes' }], run: systemPrune },
   { name: 'system df', usage: '[OPTIONS]', description: 'Show docker disk usage', maxArgs: 0, flags: [F.format], run: systemDf },
 ];
@@ -106,9 +121,9 @@ const ALIASES: Record<string, string> = {
   'container list': 'ps', 'container logs': 'logs', 'container exec': 'exec', 'container attach': 'attach', 'container wait': 'wait',
   'container top': 'top', 'container cp': 'cp', 'container diff': 'diff', 'container export': 'export', 'container stats': 'stats', 'container port': 'port', 'container inspect': 'inspect', 'container rename': 'rename',
   'image pull': 'pull', 'image save': 'save', 'image load': 'load', 'image ls': 'images', 'image list': 'images', 'image rm': 'rmi', 'image tag': 'tag', 'image history': 'history',
-  'volume list': 'volume ls', 'volume remove': 'volume rm', 'system info': 'info', 'image remove': 'rmi', 'container remove': 'rm',
+  'volume list': 'volume ls', 'volume remove': 'volume rm', 'network list': 'network ls', 'network remove': 'network rm', 'system info': 'info', 'image remove': 'rmi', 'container remove': 'rm',
 };
-const GROUPS = ['container', 'image', 'volume', 'system'];
+const GROUPS = ['container', 'image', 'volume', 'network', 'system'];
 
 export const ENGINE_VERSION = '0.1.0';
 /** The Docker API version whose behaviour the commands follow. */

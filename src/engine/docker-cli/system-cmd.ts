@@ -112,9 +112,3 @@ export async function stats(ctx: Ctx): Promise<number> {
   ctx.io.stdout(table(['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'NET I/O', 'BLOCK I/O', 'PIDS'], rows));
   return 0;
 }
-
-/** `port`: published ports; none until networking is wired up. */
-export async function port(ctx: Ctx): Promise<number> {
-  ctx.engine.get(ctx.parsed.args[0]!);
-  return 0;
-}
