@@ -21,6 +21,8 @@ export const GUEST_9P_ROOT = '/berth';
 const BUNDLES_DIR = '/bundles';
 const GUEST_CONTAINERS_DIR = '/run/berth/containers';
 const CRUN = ['/usr/bin/crun', '--root', '/run/crun'];
+/** How long start() waits for crun to report the container's process. */
+const START_WAIT_MS = 10_000;
 
 export interface CreateOptions extends RunOptions {
   name?: string;
@@ -255,7 +257,10 @@ export class Engine {
     c.startedAt = new Date();
     c.stopping = false;
     c.oomKilled = false;
-    const argv = [...CRUN, 'run', '--bundle', c.paths.guestBundle];
+    // crun writes the pid file once the container's process exists; it is on 9p, so watching it costs the guest nothing.
+    const pidFile = `${c.paths.bundle}/pid`;
+    await this.vm.fs.remove(pidFile).catch(() => undefined);
+    const argv = [...CRUN, 'run', '--bundle', c.paths.guestBundle, '--pid-file', `${c.paths.guestBundle}/pid`];
     const tty = !!c.options.tty;
     const socket = tty ? `/run/berth/${c.id.slice(0, 16)}.sock` : undefined;
     if (socket) argv.push('--console-socket', socket);
@@ -289,6 +294,8 @@ export class Engine {
     }
     if (tty && io.size) proc.resize(io.size.rows, io.size.cols);
     c.process = proc;
+    let exited = false;
+    proc.exit.then(() => (exited = true), () => (exited = true));
     proc.exit.then(
       async (status) => {
         c.oomKilled = status.code === 137 && (await this.sawOomKill(c));
@@ -301,6 +308,8 @@ export class Engine {
         c.exited({ code: 137, signal: 9 });
       },
     );
+    // Like Docker, return once the container runs: `exec` and published ports work from then on.
+    for (let waited = 0; !exited && !this.vm.fs.exists(pidFile) && waited < START_WAIT_MS; waited += 5) await sleep(5);
     return proc;
   }
 

@@ -1,6 +1,7 @@
 import { Engine } from '../engine/engine.js';
 import { importEmbeddedImages } from '../engine/embedded-images.js';
 import type { ImageService } from '../engine/image-service.js';
+import type { PortPublisher } from '../engine/networks.js';
 import { GuestVM, type BootProgress } from '../vm/guest-vm.js';
 import { startGuest } from '../vm/start-guest.js';
 import { FolderSnapshotStore } from './folder-snapshots.js';
@@ -18,6 +19,10 @@ export interface NodeBootOptions {
   /** Restore from (and save) a snapshot in the cache folder. */
   snapshots?: boolean;
   onNotice?: (text: string) => void;
+  /** Where published ports are exposed on this machine (the daemon: loopback listeners). */
+  publisher?: PortPublisher;
+  /** CORS proxy for containers' outbound HTTP (default: BERTH_CORS_PROXY; none needed in Node). */
+  corsProxy?: string;
 }
 
 /** Boots a guest from public/guest/ in Node and puts an engine on it. */
@@ -32,6 +37,7 @@ export async function bootNodeEngine(options: NodeBootOptions = {}): Promise<Eng
     ...(options.memoryMiB ? { memoryMiB: options.memoryMiB } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.onSerial ? { onSerial: options.onSerial } : {}),
+    network: { corsProxy: options.corsProxy ?? process.env['BERTH_CORS_PROXY'] ?? '' },
   };
   let vm: GuestVM;
   if (options.snapshots) {
@@ -41,5 +47,5 @@ export async function bootNodeEngine(options: NodeBootOptions = {}): Promise<Eng
   } else {
     vm = await GuestVM.boot(vmOptions);
   }
-  return new Engine(vm, images);
+  return new Engine(vm, images, options.publisher);
 }

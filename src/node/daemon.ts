@@ -7,6 +7,7 @@ import { ClientSessionEndpoint } from '../vm/client-session.js';
 import { encodeFrame, FrameParser } from '../vm/frame.js';
 import { MsgType } from '../vm/protocol.js';
 import { bootNodeEngine } from './boot.js';
+import { LoopbackPorts } from './loopback-ports.js';
 import { daemonPaths } from './daemon-paths.js';
 import { nodeClientFiles } from './node-files.js';
 
@@ -20,7 +21,8 @@ export async function runDaemon(opts: { log?: (line: string) => void } = {}): Pr
   const log = opts.log ?? ((l: string) => process.stderr.write(`${new Date().toISOString()} ${l}\n`));
   mkdirSync(dirname(paths.socket), { recursive: true });
   const t0 = performance.now();
-  const engine = await bootNodeEngine({ snapshots: true, onNotice: log });
+  const ports = new LoopbackPorts();
+  const engine = await bootNodeEngine({ snapshots: true, onNotice: log, publisher: ports });
   log(`guest ${engine.vm.manifest.id} ready in ${Math.round(performance.now() - t0)} ms`);
   serveGuestDockerClients(engine);
   rmSync(paths.socket, { force: true });
@@ -40,6 +42,7 @@ export async function runDaemon(opts: { log?: (line: string) => void } = {}): Pr
   const stop = async () => {
     stopping = true;
     server.close();
+    ports.closeAll();
     rmSync(paths.socket, { force: true });
     rmSync(paths.pid, { force: true });
     await engine.vm.stop().catch(() => {});
