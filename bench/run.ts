@@ -6,6 +6,7 @@ import { benchEngine } from './engine.bench.js';
 import { benchImages } from './images.bench.js';
 import { benchGuest } from './guest.bench.js';
 import { benchBrowser } from './browser.bench.js';
+import { benchNetwork } from './network.bench.js';
 import { fmtMs, type Summary } from './stats.js';
 
 const fmtRate = (s: Summary) => `${s.median.toFixed(1)} MB/s (min ${s.min.toFixed(1)}, max ${s.max.toFixed(1)}, n=${s.runs.length})`;
@@ -15,6 +16,7 @@ const manifest = JSON.parse(readFileSync(new URL('../public/guest/manifest.json'
 const engine = await benchEngine(runs);
 const images = await benchImages(runs);
 const guest = await benchGuest(runs);
+const network = await benchNetwork(runs);
 const browser = process.env['BENCH_SKIP_BROWSER'] ? undefined : await benchBrowser(runs);
 
 const rows: Array<[string, string, string]> = [
@@ -35,6 +37,10 @@ const rows: Array<[string, string, string]> = [
   ['  ratio container / native', `${guest.compute.ratioToNative.toFixed(1)}×`, ''],
   ['host RSS idle / with 10 containers', `${guest.memory.idleRssMB} MB / ${guest.memory.tenContainersRssMB} MB`, ''],
   ['guest MemAvailable idle / with 10 containers', `${guest.memory.guestAvailIdleMB} MB / ${guest.memory.guestAvailTenMB} MB`, ''],
+  ['published port: GET 12 B page (loopback → v86 → container)', fmtMs(network.publishedRequestMs), ''],
+  ['published port: GET 4 MiB file', fmtRate(network.publishedDownloadMBps), ''],
+  ['outbound: wget from a container to a host server', fmtMs(network.outboundRequestMs), ''],
+  ['run --rm busybox true, default bridge / --network none', `${network.runBridgeMs.median.toFixed(0)} ms / ${network.runNoneMs.median.toFixed(0)} ms`, ''],
   ...guest.scaling.map((s) => [`run --rm with ${s.containers} containers running`, `${s.runMs} ms; host RSS ${s.hostRssMB} MB; guest avail ${s.guestAvailMB} MB`, ''] as [string, string, string]),
   ...(browser
     ? ([
@@ -52,7 +58,7 @@ const results = {
   machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
   guest: { id: manifest.id, artifacts: manifest.artifacts },
   versions: { v86: (JSON.parse(readFileSync(new URL('../node_modules/v86/package.json', import.meta.url), 'utf8')) as { version: string }).version, packages: manifest.packages },
-  results: { ...engine, ...images, ...guest, ...(browser ? { browser } : {}) },
+  results: { ...engine, ...images, ...guest, network, ...(browser ? { browser } : {}) },
 };
 writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify(results, null, 2) + '\n');
 console.log('\nwrote bench/results.json');

@@ -110,3 +110,23 @@ describe('berth image commands', () => {
     expect(load.stderr).toMatch(/not a valid tar|neither index.json/);
   });
 });
+
+describe('berth published ports', () => {
+  it('serves a container on a loopback port of this machine, and frees it on rm', async () => {
+    const probe = (await import('node:net')).createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as import('node:net').AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    const run = berth(['run', '-d', '--name', 'cliweb', '-p', `${port}:80`, 'busybox', 'sh', '-c', 'mkdir -p /www && echo served-by-berth > /www/index.html && exec httpd -f -p 80 -h /www']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(berth(['port', 'cliweb']).stdout).toBe(`80/tcp -> 0.0.0.0:${port}\n`);
+    let text = '';
+    for (let i = 0; i < 50 && !text; i++) {
+      text = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text()).catch(() => '');
+      if (!text) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(text).toBe('served-by-berth\n');
+    expect(berth(['rm', '-f', 'cliweb']).code).toBe(0);
+    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+  });
+});
