@@ -46,9 +46,23 @@ export interface HttpRequestOptions {
   maxBodyBytes?: number;
 }
 
+/**
+ * Why a response could not be read: `no-response` the connection closed
+ * before any byte came back (often: the far end accepted and found nothing
+ * to forward to); `cut-off` it closed in the middle of the response;
+ * `malformed` the bytes are not HTTP/1.x; `too-large` past a limit.
+ */
+export type HttpProtocolErrorCode = 'no-response' | 'cut-off' | 'malformed' | 'too-large';
+
 /** The server's bytes are not an HTTP/1.x response, or it stopped in the middle of one. */
 export class HttpProtocolError extends Error {
   override readonly name = 'HttpProtocolError';
+  constructor(
+    readonly code: HttpProtocolErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -162,13 +176,10 @@ export class HttpResponseReader {
         this.state = 'done';
         return;
       case 'head':
-        throw new HttpProtocolError(
-          this.received === 0
-            ? 'the server closed the connection without sending a response'
-            : 'the server closed the connection before the end of the response headers',
-        );
+        if (this.received === 0) throw new HttpProtocolError('no-response', 'the server closed the connection without sending a response');
+        throw new HttpProtocolError('cut-off', 'the server closed the connection before the end of the response headers');
       case 'length':
-        throw new HttpProtocolError(`the server closed the connection after ${this.bodyBytes} of ${this.bodyBytes + this.remaining} body bytes (Content-Length)`);
+        throw new HttpProtocolError('cut-off', `the server closed the connection after ${this.bodyBytes} of ${this.bodyBytes + this.remaining} body bytes (Content-Length)`);
       case 'trailers':
         // The last chunk arrived; only the closing empty line is missing. Nothing of the body is lost.
         if (this.buf.length === 0 && this.headLines.length === 0) {
@@ -177,7 +188,7 @@ export class HttpResponseReader {
         }
       // falls through
       default:
-        throw new HttpProtocolError('the server closed the connection in the middle of a chunked body');
+        throw new HttpProtocolError('cut-off', 'the server closed the connection in the middle of a chunked body');
     }
   }
 
@@ -191,7 +202,7 @@ export class HttpResponseReader {
     const nl = this.buf.indexOf(0x0a, this.scanFrom);
     if (nl < 0) {
       this.scanFrom = this.buf.length;
-      if (this.buf.length > this.maxHeaderBytes) throw new HttpProtocolError(`a line of the response is longer than ${this.maxHeaderBytes} bytes`);
+      if (this.buf.length > this.maxHeaderBytes) throw new HttpProtocolError('too-large', `a line of the response is longer than ${this.maxHeaderBytes} bytes`);
       return undefined;
     }
     const end = nl > 0 && this.buf[nl - 1] === 0x0d ? nl - 1 : nl;
@@ -207,7 +218,7 @@ export class HttpResponseReader {
     this.scanFrom = 0;
     this.bodyBytes += part.length;
     this.remaining -= part.length;
-    if (this.bodyBytes > this.maxBodyBytes) throw new HttpProtocolError(`the response body is larger than ${this.maxBodyBytes} bytes`);
+    if (this.bodyBytes > this.maxBodyBytes) throw new HttpProtocolError('too-large', `the response body is larger than ${this.maxBodyBytes} bytes`);
     // Copied: the stream may reuse the buffer it handed over.
     if (part.length) this.bodyParts.push(part.slice());
   }
@@ -219,11 +230,11 @@ export class HttpResponseReader {
           const before = this.buf.length;
           const line = this.line();
           if (line === undefined) {
-            if (this.headBytes + this.buf.length > this.maxHeaderBytes) throw new HttpProtocolError(`the response headers are larger than ${this.maxHeaderBytes} bytes`);
+            if (this.headBytes + this.buf.length > this.maxHeaderBytes) throw new HttpProtocolError('too-large', `the response headers are larger than ${this.maxHeaderBytes} bytes`);
             return;
           }
           this.headBytes += before - this.buf.length;
-          if (this.headBytes > this.maxHeaderBytes) throw new HttpProtocolError(`the response headers are larger than ${this.maxHeaderBytes} bytes`);
+          if (this.headBytes > this.maxHeaderBytes) throw new HttpProtocolError('too-large', `the response headers are larger than ${this.maxHeaderBytes} bytes`);
           if (line !== '') {
             this.headLines.push(line);
             // The status line comes first: refuse something that is not HTTP before waiting for more of it.
@@ -250,7 +261,7 @@ export class HttpResponseReader {
           if (line === undefined) return;
           // chunk-size [ chunk-ext ]: extensions (`;name=value`) carry nothing a preview needs.
           const m = /^([0-9A-Fa-f]{1,12})[ \t]*(?:;.*)?$/.exec(line);
-          if (!m) throw new HttpProtocolError(`bad chunk size line in a chunked body: ${JSON.stringify(line.slice(0, 60))}`);
+          if (!m) throw new HttpProtocolError('malformed', `bad chunk size line in a chunked body: ${JSON.stringify(line.slice(0, 60))}`);
           const size = parseInt(m[1]!, 16);
           if (size === 0) this.state = 'trailers';
           else {
@@ -268,7 +279,7 @@ export class HttpResponseReader {
         case 'chunk-end': {
           const line = this.line();
           if (line === undefined) return;
-          if (line !== '') throw new HttpProtocolError('a chunk of a chunked body is longer than its size line says');
+          if (line !== '') throw new HttpProtocolError('malformed', 'a chunk of a chunked body is longer than its size line says');
           this.state = 'chunk-size';
           continue;
         }
@@ -289,10 +300,10 @@ export class HttpResponseReader {
 
   private parseStatusLine(line: string): void {
     const m = /^HTTP\/1\.(\d) (\d{3})(?: (.*))?$/.exec(line);
-    if (!m) throw new HttpProtocolError(`the server did not answer with HTTP/1.x: its first line is ${JSON.stringify(line.slice(0, 80))}`);
+    if (!m) throw new HttpProtocolError('malformed', `the server did not answer with HTTP/1.x: its first line is ${JSON.stringify(line.slice(0, 80))}`);
     this.status = Number(m[2]);
     this.statusText = m[3] ?? '';
-    if (this.status < 100) throw new HttpProtocolError(`the server answered with an invalid status code ${m[2]}`);
+    if (this.status < 100) throw new HttpProtocolError('malformed', `the server answered with an invalid status code ${m[2]}`);
   }
 
   private endOfHead(): void {
@@ -301,19 +312,19 @@ export class HttpResponseReader {
       const last = headers[headers.length - 1];
       if (line[0] === ' ' || line[0] === '\t') {
         // obs-fold: a continuation of the previous field's value (RFC 9112 §5.2 lets a client join it with a space).
-        if (!last) throw new HttpProtocolError('the response headers begin with a continuation line');
+        if (!last) throw new HttpProtocolError('malformed', 'the response headers begin with a continuation line');
         last[1] = `${last[1]} ${line.trim()}`.trim();
         continue;
       }
       const colon = line.indexOf(':');
       const name = colon > 0 ? line.slice(0, colon) : '';
-      if (!TOKEN.test(name)) throw new HttpProtocolError(`malformed header line in the response: ${JSON.stringify(line.slice(0, 80))}`);
+      if (!TOKEN.test(name)) throw new HttpProtocolError('malformed', `malformed header line in the response: ${JSON.stringify(line.slice(0, 80))}`);
       headers.push([name, line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '')]);
     }
     this.headLines = [];
     if (this.status < 200) {
       this.headBytes = 0;
-      if (this.status === 101) throw new HttpProtocolError('the server switched protocols (101), which a one-request HTTP client cannot follow');
+      if (this.status === 101) throw new HttpProtocolError('malformed', 'the server switched protocols (101), which a one-request HTTP client cannot follow');
       return; // 100 Continue, 103 Early Hints: the final response follows
     }
     this.headers = headers;
@@ -334,9 +345,9 @@ export class HttpResponseReader {
     const lengths = values('content-length').flatMap((v) => v.split(',').map((s) => s.trim()));
     if (lengths.length > 0) {
       const first = lengths[0]!;
-      if (!/^\d{1,15}$/.test(first) || lengths.some((l) => l !== first)) throw new HttpProtocolError(`the response has an invalid Content-Length: ${JSON.stringify(values('content-length').join(', '))}`);
+      if (!/^\d{1,15}$/.test(first) || lengths.some((l) => l !== first)) throw new HttpProtocolError('malformed', `the response has an invalid Content-Length: ${JSON.stringify(values('content-length').join(', '))}`);
       this.remaining = Number(first);
-      if (this.remaining > this.maxBodyBytes) throw new HttpProtocolError(`the response body (${this.remaining} bytes) is larger than ${this.maxBodyBytes} bytes`);
+      if (this.remaining > this.maxBodyBytes) throw new HttpProtocolError('too-large', `the response body (${this.remaining} bytes) is larger than ${this.maxBodyBytes} bytes`);
       this.state = this.remaining === 0 ? 'done' : 'length';
       return;
     }

@@ -10,6 +10,8 @@ import { ClientIO } from '../engine/docker-cli/io.js';
 import { guestFiles, serveGuestDockerClients } from '../engine/docker-cli/serve.js';
 import { Engine } from '../engine/engine.js';
 import { importEmbeddedImages } from '../engine/embedded-images.js';
+import { isBerthError } from '../engine/errors.js';
+import { httpRequest, HttpProtocolError } from '../engine/http-over-tcp.js';
 import { ImageService, type ImageRecord, type PullEvent } from '../engine/image-service.js';
 import { familiarString, parseReference } from '../oci/reference.js';
 import { RegistryClient } from '../oci/registry-client.js';
@@ -18,6 +20,7 @@ import { concat, type GuestProcess } from '../vm/agent-client.js';
 import { UrlArtifactSource } from '../vm/artifacts.js';
 import type { BootProgress } from '../vm/guest-vm.js';
 import { startGuest } from '../vm/start-guest.js';
+import { ConnectionRefusedError, type TcpStream } from '../vm/tcp-stream.js';
 import { IdbSnapshotStore } from './idb-snapshots.js';
 import type {
   CommandResult,
@@ -26,6 +29,10 @@ import type {
   FileTarget,
   ImageSummary,
   PlaygroundApi,
+  PortErrorKind,
+  PortRequest,
+  PortResponse,
+  PublishedPort,
   ShellHandlers,
   UploadEntry,
   VolumeSummary,
@@ -101,6 +108,72 @@ function throttlePullEvents(onEvent: (e: PullEvent) => void): (e: PullEvent) => 
     }
     onEvent(e);
   };
+}
+
+/** A preview request gets this long to connect and answer. */
+const PORT_REQUEST_TIMEOUT_MS = 60_000;
+
+const portFailure = (kind: PortErrorKind, message: string): PortResponse => ({ ok: false, kind, message });
+
+/** Waits for `p`, or rejects with the signal's reason; a stream that connects after that is closed. */
+function connectWithin(p: Promise<TcpStream>, signal: AbortSignal): Promise<TcpStream> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (s) => {
+        signal.removeEventListener('abort', onAbort);
+        if (signal.aborted) s.close();
+        else resolve(s);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+async function requestPublishedPort(hostPort: number, request: PortRequest): Promise<PortResponse> {
+  if (!engine) return portFailure('not-ready', 'the playground is still starting its Linux guest');
+  const net = engine.network;
+  const ports = net.publishedPorts().filter((p) => p.protocol === 'tcp');
+  const published = ports.find((p) => p.hostPort === hostPort);
+  if (!published) {
+    const others = [...new Set(ports.map((p) => p.hostPort))].sort((a, b) => a - b);
+    return portFailure(
+      'not-published',
+      `no running container publishes port ${hostPort}` + (others.length ? ` (published: ${others.join(', ')})` : ' (no container publishes a port)'),
+    );
+  }
+  const where = `port ${hostPort} (container ${published.containerName}, port ${published.containerPort})`;
+  const signal = AbortSignal.timeout(PORT_REQUEST_TIMEOUT_MS);
+  const timedOut = (e: unknown) => e instanceof Error && e.name === 'TimeoutError';
+  let stream: TcpStream;
+  try {
+    stream = await connectWithin(net.connectPublished(hostPort), signal);
+  } catch (e) {
+    if (e instanceof ConnectionRefusedError) return portFailure('refused', `connection refused: nothing listens on port ${published.containerPort} in container ${published.containerName} (published as ${hostPort})`);
+    if (isBerthError(e, 'not-found')) return portFailure('not-published', e.message);
+    if (timedOut(e)) return portFailure('timeout', `${where}: no connection within ${PORT_REQUEST_TIMEOUT_MS / 1000} s`);
+    return portFailure('failed', `${where}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  try {
+    const res = await httpRequest(stream, { ...request, host: request.host ?? `localhost:${hostPort}` }, { signal });
+    const body = res.body;
+    const result: PortResponse = { ok: true, status: res.status, statusText: res.statusText, headers: res.headers, body };
+    return body.byteOffset === 0 && body.byteLength === body.buffer.byteLength ? Comlink.transfer(result, [body.buffer as ArrayBuffer]) : result;
+  } catch (e) {
+    // The guest's port proxy accepts first and closes at once when nothing listens behind it.
+    if (e instanceof HttpProtocolError && e.code === 'no-response') {
+      return portFailure('refused', `${where} closed the connection without answering: nothing may listen on port ${published.containerPort} in container ${published.containerName}`);
+    }
+    if (e instanceof HttpProtocolError) return portFailure('bad-http', `${where} did not answer with HTTP: ${e.message}`);
+    if (e instanceof TypeError) return portFailure('failed', `the request cannot be sent: ${e.message}`);
+    if (timedOut(e)) return portFailure('timeout', `${where} accepted the connection but sent no complete answer within ${PORT_REQUEST_TIMEOUT_MS / 1000} s`);
+    return portFailure('failed', `${where}: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 const api: PlaygroundApi = {
@@ -270,6 +343,22 @@ const api: PlaygroundApi = {
   async readFile(path: string) {
     const data = await guestTool(['/bin/cat', '--', normalizeAbsolute(path)]);
     return Comlink.transfer(data, [data.buffer as ArrayBuffer]);
+  },
+
+  publishedPorts(): PublishedPort[] {
+    if (!engine) return [];
+    // Plain copies: only data crosses to the page.
+    return engine.network.publishedPorts().map(({ hostPort, containerPort, protocol, containerId, containerName }) => ({
+      hostPort,
+      containerPort,
+      protocol,
+      containerId,
+      containerName,
+    }));
+  },
+
+  httpRequest(hostPort: number, request: PortRequest): Promise<PortResponse> {
+    return requestPublishedPort(hostPort, request);
   },
 
   async runDocker(argv: string[]): Promise<CommandResult> {

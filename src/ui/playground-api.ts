@@ -81,6 +81,39 @@ export interface CommandResult {
   stderr: string;
 }
 
+/** A container port published on a host port (`docker run -p 8080:80`), for running containers. */
+export interface PublishedPort {
+  hostPort: number;
+  containerPort: number;
+  protocol: 'tcp';
+  containerId: string;
+  containerName: string;
+}
+
+/** An HTTP request for a published port, as the page's service worker received it. */
+export interface PortRequest {
+  method: string;
+  /** `/path?query`, percent-encoded. */
+  path: string;
+  headers: Array<[string, string]>;
+  body?: Uint8Array;
+  /** The Host header; `localhost:<hostPort>` when absent (what `curl localhost:8080` would send). */
+  host?: string;
+}
+
+/**
+ * Why a request for a published port got no HTTP response: `not-ready` the
+ * guest is still booting; `not-published` no running container publishes
+ * the port; `refused` nothing listens on it in the container; `bad-http` the
+ * server's answer is not HTTP/1.x or was cut off; `timeout` no answer in
+ * time; `failed` anything else.
+ */
+export type PortErrorKind = 'not-ready' | 'not-published' | 'refused' | 'bad-http' | 'timeout' | 'failed';
+
+export type PortResponse =
+  | { ok: true; status: number; statusText: string; headers: Array<[string, string]>; body: Uint8Array }
+  | { ok: false; kind: PortErrorKind; message: string };
+
 export interface PlaygroundApi {
   /** Restores the guest from its snapshot, or boots it cold and saves one. */
   boot(onProgress: (p: BootProgress) => void, options: WorkerBootOptions): Promise<BootResult>;
@@ -119,6 +152,15 @@ export interface PlaygroundApi {
   writeFile(path: string, data: Uint8Array): Promise<void>;
   /** Reads one file of the guest. */
   readFile(path: string): Promise<Uint8Array>;
+
+  /** Published ports of running containers, by host port. */
+  publishedPorts(): PublishedPort[];
+  /**
+   * One HTTP/1.1 exchange with whatever listens behind a published host
+   * port (the preview's path); the response is buffered whole. Never
+   * rejects: a failure is `{ ok: false, kind, message }`.
+   */
+  httpRequest(hostPort: number, request: PortRequest): Promise<PortResponse>;
 
   /** Runs a docker command line (argv without `docker`) in the engine, as the guest's `docker` would. */
   runDocker(argv: string[]): Promise<CommandResult>;

@@ -244,7 +244,11 @@ describe('httpRequest: failures say what went wrong', () => {
   });
 
   it('closed before anything, before the end of the headers, in the body', async () => {
-    expect((await failure('')).message).toBe('the server closed the connection without sending a response');
+    const none = (await failure('')) as HttpProtocolError;
+    expect(none.message).toBe('the server closed the connection without sending a response');
+    expect(none.code).toBe('no-response');
+    expect(((await failure('HTTP/1.1 200 OK\r\n')) as HttpProtocolError).code).toBe('cut-off');
+    expect(((await failure('HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n', [], false)) as HttpProtocolError).code).toBe('malformed');
     expect((await failure('HTTP/1.1 200 OK\r\nContent-Le', [4])).message).toBe('the server closed the connection before the end of the response headers');
     expect((await failure('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc')).message).toBe('the server closed the connection after 3 of 10 body bytes (Content-Length)');
     expect((await failure('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab')).message).toMatch(/in the middle of a chunked body/);
