@@ -5,6 +5,8 @@ import { defaultGuestUrl, startEngineWorker } from './engine-client.js';
 import { FilesPanel } from './files.js';
 import { Panels } from './panels.js';
 import type { BootProgress } from './playground-api.js';
+import { announceEngineHost, answerPortRequests, registerServiceWorker } from './port-bridge.js';
+import { openPortInNewTab, PreviewPane } from './preview.js';
 import { formatMirrors, initialMirrors, parseMirrors, saveMirrors } from './registry-settings.js';
 import { Sharing } from './share.js';
 import { TerminalTabs } from './terminal-tabs.js';
@@ -39,7 +41,14 @@ function playground(): void {
   const { engine } = startEngineWorker();
   const tabs = new TerminalTabs(engine, $('#tabs'), newTab, $('#terminals'));
   const files = new FilesPanel(engine);
-  const panels = new Panels(engine, tabs, { onSelect: (c) => files.setContainer(c) });
+  const preview = new PreviewPane();
+  // The service worker may ask before the guest is up: the engine then says it is not ready.
+  answerPortRequests(() => engine);
+  const panels = new Panels(engine, tabs, {
+    onSelect: (c) => files.setContainer(c),
+    onPreview: (p) => void preview.open(p.hostPort, p.containerName),
+    onOpenTab: (p) => void openPortInNewTab(p.hostPort),
+  });
   newTab.addEventListener('click', () => tabs.open());
   $('#notice-close').addEventListener('click', () => {
     $('#notice').hidden = true;
@@ -89,6 +98,7 @@ function playground(): void {
       newTab.disabled = false;
       if (tabs.tabs.length === 0) tabs.open();
       panels.start();
+      announceEngineHost();
       markBooted();
     } catch (e) {
       document.body.dataset['state'] = 'error';
@@ -138,12 +148,11 @@ function embedded(): void {
   );
 }
 
-if (params.has('embed')) embedded();
-else playground();
+if (params.has('embed')) {
+  // No engine for published ports here: say so at once, so the service worker asks another tab.
+  answerPortRequests(() => undefined);
+  embedded();
+} else playground();
 
-// Offline: the service worker keeps the page and the guest after a first visit (built app only; Vite's dev server is left alone).
-if (import.meta.env.PROD && 'serviceWorker' in navigator && !params.has('nosw')) {
-  window.addEventListener('load', () => {
-    navigator.serviceWorker.register(new URL('sw.js', document.baseURI), { scope: './' }).catch((e: unknown) => console.warn('service worker not registered', e));
-  });
-}
+// The service worker serves published ports (dev server and built app) and, in the built app only, keeps the page and the guest for offline use.
+registerServiceWorker({ production: import.meta.env.PROD, disabled: params.has('nosw') });

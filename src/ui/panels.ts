@@ -1,13 +1,15 @@
 import * as Comlink from 'comlink';
 import { $, errorMessage, h, humanSize, shortId, shortRef } from './dom.js';
 import type { EngineClient } from './engine-client.js';
-import type { ContainerSummary, ImageSummary, PullEvent, VolumeSummary } from './playground-api.js';
+import { portUrl } from './port-bridge.js';
+import type { ContainerSummary, ImageSummary, PublishedPort, PullEvent, VolumeSummary } from './playground-api.js';
 import type { TerminalTabs } from './terminal-tabs.js';
 import { toast } from './toast.js';
 
 /**
  * The side panels: images (with a pull form and per-layer progress),
- * containers (stop, rm, logs, exec) and volumes. They poll the engine every
+ * containers (stop, rm, logs, exec), published ports (preview, new tab) and
+ * volumes. They poll the engine every
  * 2 s and after each action; rows are kept by key and updated in place so
  * buttons keep focus and hover between refreshes.
  */
@@ -43,12 +45,19 @@ function setText(el: Element | null, text: string): void {
 export interface PanelsOptions {
   /** Called when the selected container changes (undefined: none). */
   onSelect?: (c: ContainerSummary | undefined) => void;
+  /** Show a published port in the preview pane. */
+  onPreview?: (p: PublishedPort) => void;
+  /** Open a published port in a new tab (the link's own navigation when absent). */
+  onOpenTab?: (p: PublishedPort) => void;
 }
 
 export class Panels {
   containers: ContainerSummary[] = [];
   images: ImageSummary[] = [];
   selected: string | undefined;
+  ports: PublishedPort[] = [];
+  /** Host ports seen so far (undefined before the first refresh, which announces nothing). */
+  private knownPorts: Set<number> | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
   private refreshing: Promise<void> | undefined;
   private again = false;
@@ -80,9 +89,15 @@ export class Panels {
     }
     this.refreshing = (async () => {
       try {
-        const [images, containers, volumes] = await Promise.all([this.engine.listImages(), this.engine.listContainers(), this.engine.listVolumes()]);
+        const [images, containers, volumes, ports] = await Promise.all([
+          this.engine.listImages(),
+          this.engine.listContainers(),
+          this.engine.listVolumes(),
+          this.engine.publishedPorts(),
+        ]);
         this.renderImages(images);
         this.renderContainers(containers);
+        this.renderPorts(ports);
         this.renderVolumes(volumes);
       } catch (e) {
         console.warn('panel refresh failed', e);
@@ -222,6 +237,43 @@ export class Panels {
       },
     );
     if (containers.length === 0) ul.append(h('li', { class: 'empty' }, 'No containers. Try docker run -d busybox sleep 600'));
+  }
+
+  private renderPorts(ports: PublishedPort[]): void {
+    ports = [...ports].sort((a, b) => a.hostPort - b.hostPort);
+    this.ports = ports;
+    if (this.knownPorts) {
+      for (const p of ports) if (!this.knownPorts.has(p.hostPort)) toast(`${p.containerName} publishes port ${p.hostPort} → ${p.containerPort}/tcp: Preview it in the Ports panel`);
+    }
+    this.knownPorts = new Set(ports.map((p) => p.hostPort));
+    setText($('#ports-count'), String(ports.length));
+    const ul = $('#port-list');
+    syncList(
+      ul,
+      ports,
+      (p) => String(p.hostPort),
+      (p) => {
+        const preview = h('button', { class: 'action', title: 'Show it in a pane under the terminals', dataset: { action: 'preview' } }, 'Preview');
+        preview.addEventListener('click', () => {
+          const now = this.ports.find((x) => x.hostPort === p.hostPort);
+          if (now) this.options.onPreview?.(now);
+        });
+        const open = h('a', { class: 'action link', title: 'Open it in a new tab', dataset: { action: 'open' }, attrs: { href: portUrl(p.hostPort), target: '_blank', rel: 'noopener' } }, 'New tab');
+        open.addEventListener('click', (e) => {
+          const now = this.ports.find((x) => x.hostPort === p.hostPort);
+          if (!now || !this.options.onOpenTab) return;
+          e.preventDefault();
+          this.options.onOpenTab(now);
+        });
+        return h('li', { class: 'row', dataset: { port: String(p.hostPort) } }, h('div', { class: 'main' }, h('span', { class: 'name' }), h('span', { class: 'meta' })), h('div', { class: 'actions' }, preview, open));
+      },
+      (row, p) => {
+        setText(row.querySelector('.name'), `${p.hostPort} → ${p.containerPort}/${p.protocol}`);
+        setText(row.querySelector('.meta'), p.containerName);
+        row.title = `localhost:${p.hostPort} → port ${p.containerPort} of container ${p.containerName} (${p.containerId.slice(0, 12)})`;
+      },
+    );
+    if (ports.length === 0) ul.append(h('li', { class: 'empty' }, 'No published ports. Try docker run -d -p 8080:80 busybox httpd -f -p 80'));
   }
 
   private renderVolumes(volumes: VolumeSummary[]): void {

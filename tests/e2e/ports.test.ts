@@ -1,0 +1,129 @@
+/**
+ * Published ports in the page: a container's web server, reached through the
+ * service worker, in the Ports panel, the preview pane, a new tab and a plain
+ * fetch; a port that nothing publishes gets the 502 page that says so.
+ */
+import type { Browser, Frame, Page } from 'playwright-core';
+import type { ViteDevServer } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collectErrors, launchChromium, shot, startDevServer, typeCommand, waitBooted, waitScreen } from './helpers.js';
+
+let server: ViteDevServer;
+let url: string;
+let browser: Browser;
+
+beforeAll(async () => {
+  [{ server, url }, browser] = await Promise.all([startDevServer(), launchChromium()]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const HELLO = 'hello-from-httpd';
+
+/** The preview frame's text once it shows `re`; reloads while the server is still starting (a 502 page). */
+async function waitPreview(page: Page, re: RegExp, timeout = 60_000): Promise<string> {
+  const until = Date.now() + timeout;
+  let text = '';
+  while (Date.now() < until) {
+    const state = await page.evaluate(() => {
+      const doc = document.querySelector<HTMLIFrameElement>('#preview-frame')?.contentDocument;
+      return { text: doc?.body?.textContent ?? '', error: doc?.querySelector('[data-berth-error]')?.getAttribute('data-berth-error') ?? '', ready: doc?.readyState };
+    });
+    text = state.text;
+    if (re.test(text)) return text;
+    // The port is listed as soon as the container runs; httpd may listen a moment later.
+    if (state.error === 'refused' && state.ready === 'complete') await page.click('#preview-reload');
+    await page.waitForTimeout(500);
+  }
+  throw new Error(`the preview never showed ${re}; it shows: ${text.slice(0, 300)}`);
+}
+
+function portFrame(page: Page, hostPort: number): Frame {
+  const frame = page.frames().find((f) => f.url().includes(`/__berth/port/${hostPort}/`));
+  if (!frame) throw new Error(`no frame shows port ${hostPort}`);
+  return frame;
+}
+
+describe('published ports', () => {
+  it('docker run -p 8080:80 busybox httpd: listed in Ports, previewed, opened in a tab, fetched; an unpublished port is a 502 that says why', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    const errors = collectErrors(page);
+    await page.goto(url);
+    await waitBooted(page);
+    await waitScreen(page, /berth:~# /);
+
+    await typeCommand(page, `docker run -d --name web -p 8080:80 busybox sh -c 'mkdir -p /www && echo ${HELLO} > /www/index.html && httpd -f -p 80 -h /www'`);
+    const row = '#port-list li[data-port="8080"]';
+    await page.waitForSelector(row, { timeout: 60_000 });
+    expect(await page.textContent(`${row} .name`)).toBe('8080 → 80/tcp');
+    expect(await page.textContent(`${row} .meta`)).toBe('web');
+    expect(await page.textContent('#ports-count')).toBe('1');
+    await page.waitForFunction(() => [...document.querySelectorAll('#toasts .toast')].some((t) => /web publishes port 8080/.test(t.textContent ?? '')), null, { timeout: 10_000 });
+
+    // The preview pane: the server's page in an iframe, its path in the address bar.
+    await page.click(`${row} button[data-action="preview"]`);
+    await page.waitForSelector('#preview:not([hidden])');
+    expect(await waitPreview(page, new RegExp(HELLO))).toContain(HELLO);
+    expect(await page.textContent('#preview-title')).toBe('localhost:8080');
+    expect(await page.inputValue('#preview-address')).toBe('/');
+    await shot(page, 'ports-preview');
+
+    // A page served from the port that asks for an absolute path gets its own server's file.
+    const fromFrame = await portFrame(page, 8080).evaluate(async () => {
+      const r = await fetch('/index.html');
+      return { status: r.status, text: await r.text() };
+    });
+    expect(fromFrame).toEqual({ status: 200, text: `${HELLO}\n` });
+
+    // The address bar goes to a path on the server: httpd's own 404 comes through as it is.
+    await page.fill('#preview-address', '/missing.html');
+    await page.press('#preview-address', 'Enter');
+    await page.waitForFunction(() => /404/.test(document.querySelector<HTMLIFrameElement>('#preview-frame')?.contentDocument?.body?.textContent ?? ''), null, { timeout: 30_000 });
+    await page.fill('#preview-address', '/');
+    await page.press('#preview-address', 'Enter');
+    await waitPreview(page, new RegExp(HELLO));
+
+    // From the page itself, with fetch().
+    const fetched = await page.evaluate(async () => {
+      const ok = await fetch('/__berth/port/8080/index.html');
+      const missing = await fetch('/__berth/port/8080/nope.txt');
+      const unpublished = await fetch('/__berth/port/9999/');
+      return {
+        ok: { status: ok.status, text: await ok.text(), type: ok.headers.get('content-type') },
+        missing: missing.status,
+        unpublished: { status: unpublished.status, kind: unpublished.headers.get('x-berth-error'), text: await unpublished.text() },
+      };
+    });
+    expect(fetched.ok).toEqual({ status: 200, text: `${HELLO}\n`, type: expect.stringMatching(/^text\/html/) });
+    expect(fetched.missing).toBe(404);
+    expect(fetched.unpublished.status).toBe(502);
+    expect(fetched.unpublished.kind).toBe('not-published');
+    expect(fetched.unpublished.text).toContain('no running container publishes port 9999 (published: 8080)');
+    expect(fetched.unpublished.text).toContain('docker run -d -p 9999:80');
+
+    // A new tab from the Ports panel.
+    const [tab] = await Promise.all([context.waitForEvent('page'), page.click(`${row} a[data-action="open"]`)]);
+    await tab.waitForURL(/\/__berth\/port\/8080\/$/);
+    await tab.waitForFunction((hello) => document.body?.textContent?.includes(hello), HELLO, { timeout: 30_000 });
+    await tab.close();
+
+    // The 502 page, as a person sees it.
+    const lost = await context.newPage();
+    await lost.goto(`${url}__berth/port/9999/`);
+    expect(await lost.textContent('h1')).toBe('Berth could not reach port 9999');
+    expect(await lost.textContent('.what')).toContain('no running container publishes port 9999');
+    await shot(lost, 'ports-unpublished-502');
+    await lost.close();
+
+    await page.click('#preview-close');
+    expect(await page.isHidden('#preview')).toBe(true);
+    await typeCommand(page, 'docker rm -f web');
+    await page.waitForSelector(row, { state: 'detached', timeout: 30_000 });
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+});
