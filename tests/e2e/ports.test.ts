@@ -56,7 +56,10 @@ describe('published ports', () => {
     await waitBooted(page);
     await waitScreen(page, /berth:~# /);
 
-    await typeCommand(page, `docker run -d --name web -p 8080:80 busybox sh -c 'mkdir -p /www && echo ${HELLO} > /www/index.html && httpd -f -p 80 -h /www'`);
+    await typeCommand(
+      page,
+      `docker run -d --name web -p 8080:80 busybox sh -c 'mkdir -p /www/sub && echo ${HELLO} > /www/index.html && echo in-sub > /www/sub/index.html && httpd -f -p 80 -h /www'`,
+    );
     const row = '#port-list li[data-port="8080"]';
     await page.waitForSelector(row, { timeout: 60_000 });
     expect(await page.textContent(`${row} .name`)).toBe('8080 → 80/tcp');
@@ -78,6 +81,11 @@ describe('published ports', () => {
       return { status: r.status, text: await r.text() };
     });
     expect(fromFrame).toEqual({ status: 200, text: `${HELLO}\n` });
+    // Its links to absolute paths stay under the port's prefix (the service worker redirects the navigation).
+    await portFrame(page, 8080).evaluate(() => (location.href = '/sub/'));
+    await page.waitForFunction(() => /\/__berth\/port\/8080\/sub\/$/.test(document.querySelector<HTMLIFrameElement>('#preview-frame')?.contentWindow?.location.href ?? ''), null, { timeout: 30_000 });
+    await waitPreview(page, /in-sub/);
+    expect(await page.inputValue('#preview-address')).toBe('/sub/');
 
     // The address bar goes to a path on the server: httpd's own 404 comes through as it is.
     await page.fill('#preview-address', '/missing.html');
@@ -92,14 +100,18 @@ describe('published ports', () => {
       const ok = await fetch('/__berth/port/8080/index.html');
       const missing = await fetch('/__berth/port/8080/nope.txt');
       const unpublished = await fetch('/__berth/port/9999/');
+      // httpd redirects a folder without its slash to `Location: /sub/`: rewritten under the prefix, and followed.
+      const folder = await fetch('/__berth/port/8080/sub');
       return {
         ok: { status: ok.status, text: await ok.text(), type: ok.headers.get('content-type') },
         missing: missing.status,
+        folder: { status: folder.status, redirected: folder.redirected, url: new URL(folder.url).pathname, text: await folder.text() },
         unpublished: { status: unpublished.status, kind: unpublished.headers.get('x-berth-error'), text: await unpublished.text() },
       };
     });
     expect(fetched.ok).toEqual({ status: 200, text: `${HELLO}\n`, type: expect.stringMatching(/^text\/html/) });
     expect(fetched.missing).toBe(404);
+    expect(fetched.folder).toEqual({ status: 200, redirected: true, url: '/__berth/port/8080/sub/', text: 'in-sub\n' });
     expect(fetched.unpublished.status).toBe(502);
     expect(fetched.unpublished.kind).toBe('not-published');
     expect(fetched.unpublished.text).toContain('no running container publishes port 9999 (published: 8080)');
@@ -110,6 +122,19 @@ describe('published ports', () => {
     await tab.waitForURL(/\/__berth\/port\/8080\/$/);
     await tab.waitForFunction((hello) => document.body?.textContent?.includes(hello), HELLO, { timeout: 30_000 });
     await tab.close();
+
+    // Published, but nothing listens behind it.
+    await typeCommand(page, 'docker run -d --name idle -p 8081:80 busybox sleep 600');
+    await page.waitForSelector('#port-list li[data-port="8081"]', { timeout: 60_000 });
+    const idle = await page.evaluate(async () => {
+      const r = await fetch('/__berth/port/8081/');
+      return { status: r.status, kind: r.headers.get('x-berth-error'), text: await r.text() };
+    });
+    expect(idle.status).toBe(502);
+    expect(idle.kind).toBe('refused');
+    expect(idle.text).toMatch(/nothing (may )?listens? on port 80 in container idle/);
+    expect(idle.text).toContain('listens on all addresses (0.0.0.0)');
+    await typeCommand(page, 'docker rm -f idle');
 
     // The 502 page, as a person sees it.
     const lost = await context.newPage();
