@@ -44,6 +44,8 @@ const sessions = new Map<number, GuestProcess>();
 let nextSession = 1;
 /** The registry client reads this map on every request, so replacing its entries re-points pulls. */
 const mirrors: Record<string, string> = {};
+/** Containers' outbound HTTP goes through this CORS proxy ('' for none); settable before boot. */
+let corsProxy = '';
 
 const SHELL_ENV = {
   PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
@@ -185,7 +187,7 @@ const api: PlaygroundApi = {
     const images = new ImageService(new IdbContentStore(), new IdbMetadataStore(), new RegistryClient({ mirrors }));
     await importEmbeddedImages(images, artifacts);
     const started = await startGuest(
-      { artifacts, wasmPath: new URL(wasmUrl, self.location.href).href, onProgress },
+      { artifacts, wasmPath: new URL(wasmUrl, self.location.href).href, onProgress, network: { corsProxy: (corsProxy = options.corsProxy ?? corsProxy) } },
       new IdbSnapshotStore(),
     );
     engine = new Engine(started.vm, images);
@@ -201,6 +203,11 @@ const api: PlaygroundApi = {
   setRegistryMirrors(next: Record<string, string>) {
     for (const k of Object.keys(mirrors)) delete mirrors[k];
     Object.assign(mirrors, next);
+  },
+
+  setCorsProxy(url: string) {
+    corsProxy = url;
+    if (engine) engine.vm.network.corsProxy = url;
   },
 
   async openShell(rows: number, cols: number, handlers: ShellHandlers, command?: string) {

@@ -8,6 +8,7 @@ import type { BootProgress } from './playground-api.js';
 import { announceEngineHost, answerPortRequests, registerServiceWorker } from './port-bridge.js';
 import { openPortInNewTab, PreviewPane } from './preview.js';
 import { formatMirrors, initialMirrors, parseMirrors, saveMirrors } from './registry-settings.js';
+import { initialCorsProxy, parseCorsProxy, saveCorsProxy } from './cors-proxy.js';
 import { Sharing } from './share.js';
 import { TerminalTabs } from './terminal-tabs.js';
 
@@ -65,13 +66,19 @@ function playground(): void {
       : 'No registry mirror: Docker Hub needs one (it sends no CORS headers). Loopback registries work directly.';
   };
   showMirrors();
+  const cors = initialCorsProxy(params);
+  let corsProxy = cors.value;
+  if (cors.error) showNotice(cors.error);
   installSettings(
-    () => mirrors,
-    async (m) => {
-      mirrors = m;
-      saveMirrors(m);
+    () => ({ mirrors, corsProxy }),
+    async (next) => {
+      mirrors = next.mirrors;
+      corsProxy = next.corsProxy;
+      saveMirrors(mirrors);
+      saveCorsProxy(corsProxy);
       showMirrors();
-      await engine.setRegistryMirrors(m);
+      await engine.setRegistryMirrors(mirrors);
+      await engine.setCorsProxy(corsProxy);
     },
   );
 
@@ -89,7 +96,7 @@ function playground(): void {
           status.textContent = `${label}… ${(p.elapsedMs / 1000).toFixed(1)} s`;
           bar.value = pct;
         }),
-        { guestUrl: defaultGuestUrl(), mirrors },
+        { guestUrl: defaultGuestUrl(), mirrors, corsProxy },
       );
       status.textContent = `Ready in ${(bootMs / 1000).toFixed(1)} s${restored ? ' (restored from snapshot)' : ''} — try: docker run --rm busybox echo hello`;
       document.body.dataset['state'] = 'ready';
@@ -107,27 +114,43 @@ function playground(): void {
   })();
 }
 
-function installSettings(current: () => Record<string, string>, apply: (m: Record<string, string>) => Promise<void>): void {
+interface Settings {
+  mirrors: Record<string, string>;
+  corsProxy: string;
+}
+
+function installSettings(current: () => Settings, apply: (s: Settings) => Promise<void>): void {
   const dialog = $<HTMLDialogElement>('#settings-dialog');
   const input = $<HTMLTextAreaElement>('#mirrors-input');
   const msg = $('#mirrors-message');
+  const corsInput = $<HTMLInputElement>('#cors-input');
+  const corsMsg = $('#cors-message');
   $('#settings-button').addEventListener('click', () => {
-    input.value = formatMirrors(current());
+    input.value = formatMirrors(current().mirrors);
+    corsInput.value = current().corsProxy;
     msg.textContent = '';
+    corsMsg.textContent = '';
     dialog.showModal();
     input.focus();
   });
   $('#settings-cancel').addEventListener('click', () => dialog.close());
   $<HTMLFormElement>('#settings-form').addEventListener('submit', (e) => {
     e.preventDefault();
-    let m: Record<string, string>;
+    let mirrors: Record<string, string>;
+    let corsProxy: string;
     try {
-      m = parseMirrors(input.value);
+      mirrors = parseMirrors(input.value);
     } catch (err) {
       msg.textContent = errorMessage(err);
       return;
     }
-    void apply(m).then(() => dialog.close());
+    try {
+      corsProxy = parseCorsProxy(corsInput.value);
+    } catch (err) {
+      corsMsg.textContent = errorMessage(err);
+      return;
+    }
+    void apply({ mirrors, corsProxy }).then(() => dialog.close());
   });
 }
 

@@ -19,6 +19,8 @@ export interface WorkerBootOptions {
   guestUrl: string;
   /** Registry host → base URL, e.g. `{ 'docker.io': 'http://mirror:5000' }`. */
   mirrors?: Record<string, string>;
+  /** CORS proxy for containers' outbound HTTP ('' or absent: none). */
+  corsProxy?: string;
 }
 
 export interface BootResult {
@@ -119,6 +121,8 @@ export interface PlaygroundApi {
   boot(onProgress: (p: BootProgress) => void, options: WorkerBootOptions): Promise<BootResult>;
   /** Replaces the registry mirrors pulls use (the guest's `docker pull` included). */
   setRegistryMirrors(mirrors: Record<string, string>): void;
+  /** Replaces the CORS proxy containers' outbound HTTP goes through ('' for none). */
+  setCorsProxy(url: string): void;
 
   /**
    * Starts a login shell in the guest (where `docker` works) on a new
