@@ -1,11 +1,12 @@
 import { createServer as createHttpServer } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { runDockerCommand } from '../src/engine/docker-cli/docker-cli.js';
 import { ClientIO } from '../src/engine/docker-cli/io.js';
 import type { Engine } from '../src/engine/engine.js';
 import { bootNodeEngine } from '../src/node/boot.js';
 import { LoopbackPorts } from '../src/node/loopback-ports.js';
 import { summarize, type Summary } from './stats.js';
+import { freePort } from '../tests/helpers/net.js';
 
 export interface NetworkBench {
   /** GET of a 12-byte page through a published port, a new connection each time (Node fetch → loopback → v86 → proxy → container). */
@@ -29,13 +30,6 @@ async function docker(engine: Engine, argv: string[]): Promise<string> {
   return out;
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 export async function benchNetwork(n = 5): Promise<NetworkBench> {
   const ports = new LoopbackPorts();

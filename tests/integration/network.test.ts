@@ -6,6 +6,7 @@ import { bootNodeEngine } from '../../src/node/boot.js';
 import { openImageService } from '../../src/node/host.js';
 import { LoopbackPorts } from '../../src/node/loopback-ports.js';
 import { dockerCommand, guestSh, tempStoreDir } from '../helpers/engine.js';
+import { freePort } from '../helpers/net.js';
 
 /**
  * Container networks in the real guest: user networks with names, the
@@ -55,13 +56,6 @@ async function fetchWhenUp(url: string): Promise<Response> {
 /** The same from inside a container: wget until the peer's server answers. */
 const WGET_WHEN_UP = (url: string) => ['sh', '-c', `for i in $(seq 50); do wget -qO- ${url} >/dev/null 2>&1 && break; sleep 0.2; done; wget -qO- ${url}`];
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 describe('user-defined networks', () => {
   it('lets two containers talk by name and by alias', async () => {
