@@ -25,6 +25,7 @@ Environment:
   BERTH_STORE             image store folder (default $BERTH_CACHE/store)
   BERTH_REGISTRY_MIRRORS  HOST=URL,... registry mirrors, e.g. docker.io=http://127.0.0.1:5000
   BERTH_GUEST_DIR         guest artifacts (default public/guest of this checkout)
+  BERTH_CORS_PROXY        URL prefix for containers' outbound HTTP (the target URL is appended, encoded)
 `;
 
 const isHelp = (argv: string[]) =>

@@ -147,7 +147,7 @@ function overview(): string {
   return (
     '\nUsage:  docker [OPTIONS] COMMAND\n\nA self-sufficient runtime for containers — Berth runs them in a v86 guest in this tab.\n\nCommands:\n' +
     top.map((c) => `  ${c.name.padEnd(w)}  ${c.description}`).join('\n') +
-    '\n\nManagement Commands:\n  container  Manage containers\n  image      Manage images\n  volume     Manage volumes\n  system     Manage Docker\n\nRun \'docker COMMAND --help\' for more information on a command.\n'
+    '\n\nManagement Commands:\n  container  Manage containers\n  image      Manage images\n  volume     Manage volumes\n  network    Manage networks\n  system     Manage Docker\n\nRun \'docker COMMAND --help\' for more information on a command.\n'
   );
 }
 
@@ -168,9 +168,15 @@ export async function runDockerCommand(engine: Engine, argv: string[], io: Comma
     return 125;
   }
   if ('group' in found) {
-    const subs = COMMANDS.filter((c) => c.name.startsWith(`${found.group} `)).map((c) => c.name.split(' ')[1]);
-    const aliased = Object.keys(ALIASES).filter((k) => k.startsWith(`${found.group} `)).map((k) => k.split(' ')[1]);
-    io.stdout(`\nUsage:  docker ${found.group} COMMAND\n\nCommands:\n${[...new Set([...subs, ...aliased])].sort().map((s) => `  ${s}`).join('\n')}\n`);
+    // Each subcommand with its description, as Docker lists them (aliases described by what they stand for).
+    const described = new Map<string, string>();
+    for (const c of COMMANDS) if (c.name.startsWith(`${found.group} `)) described.set(c.name.split(' ')[1]!, c.description);
+    for (const [alias, target] of Object.entries(ALIASES)) {
+      if (alias.startsWith(`${found.group} `)) described.set(alias.split(' ')[1]!, COMMANDS.find((c) => c.name === target)?.description ?? '');
+    }
+    const names = [...described.keys()].sort();
+    const width = Math.max(...names.map((n) => n.length));
+    io.stdout(`\nUsage:  docker ${found.group} COMMAND\n\nCommands:\n${names.map((n) => `  ${n.padEnd(width)}  ${described.get(n)}`).join('\n')}\n`);
     return 0;
   }
   const { cmd, rest } = found;
