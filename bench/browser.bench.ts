@@ -42,6 +42,8 @@ export async function benchBrowser(n = 5): Promise<BrowserBench> {
       const first = await ready(page); // fresh context: no IndexedDB, a cold boot that saves a snapshot
       if (first.boot !== 'cold') throw new Error(`expected a cold boot, got ${first.boot}`);
       cold.push(first.ms);
+      // The snapshot is compressed and stored after ready; reload once it is.
+      await page.waitForSelector('body[data-snapshot]', { timeout: 60_000 });
       const second = await ready(page);
       if (second.boot !== 'restored') throw new Error(`expected a restore, got ${second.boot}`);
       restore.push(second.ms);

@@ -46,6 +46,8 @@ let nextSession = 1;
 const mirrors: Record<string, string> = {};
 /** Containers' outbound HTTP goes through this CORS proxy ('' for none); settable before boot. */
 let corsProxy = '';
+/** Settles when the snapshot of a cold boot is stored (at once after a restore). */
+let snapshotSaved: Promise<void> = Promise.resolve();
 
 const SHELL_ENV = {
   PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
@@ -191,6 +193,7 @@ const api: PlaygroundApi = {
       new IdbSnapshotStore(),
     );
     engine = new Engine(started.vm, images);
+    snapshotSaved = started.saved;
     serveGuestDockerClients(engine);
     return {
       bootMs: performance.now() - t0,
@@ -203,6 +206,15 @@ const api: PlaygroundApi = {
   setRegistryMirrors(next: Record<string, string>) {
     for (const k of Object.keys(mirrors)) delete mirrors[k];
     Object.assign(mirrors, next);
+  },
+
+  async whenSnapshotSaved() {
+    try {
+      await snapshotSaved;
+      return { ok: true };
+    } catch (e) {
+      return { ok: false, message: (e as Error).message };
+    }
   },
 
   setCorsProxy(url: string) {

@@ -102,6 +102,11 @@ function playground(): void {
       document.body.dataset['state'] = 'ready';
       document.body.dataset['boot'] = restored ? 'restored' : 'cold';
       if (notice) showNotice(notice);
+      // Tests and benchmarks wait for this before a reload; a failure is worth a notice (the next visit boots cold).
+      void engine.whenSnapshotSaved().then((r) => {
+        document.body.dataset['snapshot'] = r.ok ? 'saved' : 'failed';
+        if (!r.ok && r.message) showNotice(r.message);
+      });
       newTab.disabled = false;
       if (tabs.tabs.length === 0) tabs.open();
       panels.start();

@@ -121,6 +121,8 @@ export interface PlaygroundApi {
   boot(onProgress: (p: BootProgress) => void, options: WorkerBootOptions): Promise<BootResult>;
   /** Replaces the registry mirrors pulls use (the guest's `docker pull` included). */
   setRegistryMirrors(mirrors: Record<string, string>): void;
+  /** After boot: when the VM snapshot is stored (a reload before that boots cold again). */
+  whenSnapshotSaved(): Promise<{ ok: boolean; message?: string }>;
   /** Replaces the CORS proxy containers' outbound HTTP goes through ('' for none). */
   setCorsProxy(url: string): void;
 
