@@ -21,7 +21,7 @@ const browser = process.env['BENCH_SKIP_BROWSER'] ? undefined : await benchBrows
 
 const rows: Array<[string, string, string]> = [
   ['cold boot to agent-ready (Node)', fmtMs(engine.coldBootMs), 'target ≤ 2500 ms'],
-  [`snapshot restore to ready (Node, ${engine.snapshotMB.toFixed(0)} MB gz)`, fmtMs(engine.restoreMs), 'target ≤ 300 ms (issue 6)'],
+  [`snapshot restore to ready (Node, ${engine.snapshotMB.toFixed(0)} MB raw)`, fmtMs(engine.restoreMs), 'target ≤ 300 ms (issue 6)'],
   ['run --rm busybox true (Node)', fmtMs(engine.runTrueMs), 'target ≤ 600 ms'],
   [`unpack ${images.unpackLayerMB.toFixed(0)} MB layer into 9p`, fmtRate(images.unpackMBps), 'target ≥ 50 MB/s'],
   [`pull ${images.pullImageMB.toFixed(1)} MB image (loopback)`, fmtMs(images.pullMs), ''],

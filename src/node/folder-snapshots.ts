@@ -3,12 +3,17 @@ import { join } from 'node:path';
 import type { SnapshotStore } from '../vm/start-guest.js';
 import { cacheDir } from './host.js';
 
-/** Snapshots as files in <cache>/snapshots, one per guest (key hashed into the name). */
+/**
+ * Snapshots as files in <cache>/snapshots, one per guest (key hashed into the
+ * name). Uncompressed: disk is cheap here and restore is twice as fast.
+ */
 export class FolderSnapshotStore implements SnapshotStore {
+  readonly compressed = false;
+
   constructor(readonly dir = join(cacheDir(), 'snapshots')) {}
 
   private file(key: string): string {
-    return join(this.dir, `${key.replace(/[^a-zA-Z0-9.-]+/g, '_')}.state.gz`);
+    return join(this.dir, `${key.replace(/[^a-zA-Z0-9.-]+/g, '_')}.state`);
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {

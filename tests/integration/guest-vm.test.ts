@@ -57,6 +57,7 @@ describe('snapshots', () => {
     const opts = { artifacts: new FolderArtifactSource(), wasmPath: v86WasmPath() };
     const cold = await bootEngine();
     const snap = await cold.vm.snapshot();
+    const raw = await cold.vm.captureSnapshot();
     await cold.vm.stop();
     const vm = await VM.restore({ ...opts, snapshot: snap });
     try {
@@ -75,5 +76,11 @@ describe('snapshots', () => {
     expect(e1.reason).toBe('corrupt');
     const e2 = await VM.restore({ ...opts, memoryMiB: 128, snapshot: snap }).catch((e) => e);
     expect(e2.reason).toBe('stale');
+    // Raw snapshots (what Node stores) have no gzip CRC: their checksum catches a damaged byte.
+    const damaged = raw.slice();
+    damaged[raw.length - 1000] = damaged[raw.length - 1000]! ^ 0x01;
+    const e3 = await VM.restore({ ...opts, snapshot: damaged }).catch((e) => e);
+    expect(e3).toBeInstanceOf(SnapshotError);
+    expect(e3.message).toMatch(/checksum/);
   });
 });
