@@ -7,7 +7,7 @@ import type { RunOptions } from '../runtime-spec.js';
 import { parseBytes } from '../units.js';
 import { ago, humanDuration, parseSignal, renderTemplate, shortCommand, table } from './format.js';
 import type { CommandIO } from './io.js';
-import { UsageError, type Parsed } from './parse.js';
+import { list, str, UsageError, type Parsed } from './parse.js';
 import { pullWithProgress } from './images.js';
 
 export interface Ctx {
@@ -15,9 +15,6 @@ export interface Ctx {
   io: CommandIO;
   parsed: Parsed;
 }
-
-const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-const list = (v: unknown) => (Array.isArray(v) ? (v as string[]) : []);
 
 /** Docker's STATUS column. */
 export function containerStatus(c: Container, now = Date.now()): string {
@@ -84,6 +81,7 @@ function createOptions(ctx: Ctx, cmd: string[], fileEnv: string[] = []): RunOpti
   }
   const memory = str(f['memory']);
   const pids = str(f['pids-limit']);
+  const network = str(f['network']) ?? str(f['net']);
   return {
     ...(cmd.length ? { cmd } : {}),
     env,
@@ -104,7 +102,7 @@ function createOptions(ctx: Ctx, cmd: string[], fileEnv: string[] = []): RunOpti
     restart: parseRestart(str(f['restart']) ?? 'no'),
     capAdd: list(f['cap-add']),
     capDrop: list(f['cap-drop']),
-    ...(str(f['network'] ?? f['net']) ? { network: str(f['network'] ?? f['net'])! } : {}),
+    ...(network ? { network } : {}),
     networkAliases: list(f['network-alias']),
     publish: list(f['publish']),
     publishAll: !!f['publish-all'],

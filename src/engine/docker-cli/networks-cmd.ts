@@ -2,10 +2,8 @@ import type { Network } from '../networks.js';
 import { formatBinding } from '../ports.js';
 import { goField, type Ctx } from './containers.js';
 import { renderTemplate, table } from './format.js';
-import { UsageError } from './parse.js';
+import { list, str, UsageError } from './parse.js';
 
-const list = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : v === undefined ? [] : [String(v)]);
-const str = (v: unknown): string | undefined => (v === undefined || v === false ? undefined : String(v));
 const driverName = (n: Network) => (n.driver === 'null' ? 'null' : n.driver);
 
 export async function networkCreate(ctx: Ctx): Promise<number> {
