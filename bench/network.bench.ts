@@ -1,11 +1,10 @@
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { runDockerCommand } from '../src/engine/docker-cli/docker-cli.js';
-import { ClientIO } from '../src/engine/docker-cli/io.js';
 import type { Engine } from '../src/engine/engine.js';
 import { bootNodeEngine } from '../src/node/boot.js';
 import { LoopbackPorts } from '../src/node/loopback-ports.js';
 import { summarize, type Summary } from './stats.js';
+import { dockerCommand } from '../tests/helpers/engine.js';
 import { freePort } from '../tests/helpers/net.js';
 
 export interface NetworkBench {
@@ -20,14 +19,11 @@ export interface NetworkBench {
   runNoneMs: Summary;
 }
 
+/** A docker command on the engine; throws with its stderr if it fails. */
 async function docker(engine: Engine, argv: string[]): Promise<string> {
-  let out = '';
-  let err = '';
-  const io = new ClientIO({ stdout: (d) => (out += new TextDecoder().decode(d)), stderr: (d) => (err += new TextDecoder().decode(d)), setRaw: () => {} }, '/', {}, undefined, false);
-  io.pushStdinEnd();
-  const code = await runDockerCommand(engine, argv, io);
-  if (code !== 0) throw new Error(`docker ${argv.join(' ')}: ${err}`);
-  return out;
+  const r = await dockerCommand(engine, argv);
+  if (r.code !== 0) throw new Error(`docker ${argv.join(' ')}: ${r.err}`);
+  return r.out;
 }
 
 

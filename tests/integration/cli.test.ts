@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxBaseEntries, fileEntry, makeLayoutDir, writeLayout } from '../fixtures/oci-layouts.js';
 import { startRegistry, type TestRegistry } from '../fixtures/registry.js';
+import { freePort } from '../helpers/net.js';
 
 const BIN = join(import.meta.dirname, '../../bin/berth.js');
 // A cache folder of its own: its own daemon, socket and image store.
@@ -113,10 +114,7 @@ describe('berth image commands', () => {
 
 describe('berth published ports', () => {
   it('serves a container on a loopback port of this machine, and frees it on rm', async () => {
-    const probe = (await import('node:net')).createServer();
-    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-    const port = (probe.address() as import('node:net').AddressInfo).port;
-    await new Promise((r) => probe.close(r));
+    const port = await freePort();
     const run = berth(['run', '-d', '--name', 'cliweb', '-p', `${port}:80`, 'busybox', 'sh', '-c', 'mkdir -p /www && echo served-by-berth > /www/index.html && exec httpd -f -p 80 -h /www']);
     expect(run.code, run.stderr).toBe(0);
     expect(berth(['port', 'cliweb']).stdout).toBe(`80/tcp -> 0.0.0.0:${port}\n`);
