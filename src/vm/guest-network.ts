@@ -51,6 +51,8 @@ interface V86TcpConnection {
 
 export interface V86FetchAdapter {
   connect(port: number): V86TcpConnection;
+  /** Announces (as `tcp-connection`) each connection the guest opens to the adapter. */
+  bus: { register(event: 'tcp-connection', fn: (conn: V86TcpConnection) => void): void };
   cors_proxy?: string;
   fetch: (url: string, init?: RequestInit) => Promise<Response>;
 }
@@ -76,6 +78,8 @@ export class GuestNetwork {
           return fetchFailure(url, e as Error);
         }
       };
+      // Connections the guest opens (outbound HTTP); the ones we open are fixed in connect().
+      adapter.bus.register('tcp-connection', keepDataOnFin);
     }
     return adapter;
   }

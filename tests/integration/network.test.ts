@@ -182,6 +182,11 @@ describe('outbound HTTP', () => {
     expect(r).toMatchObject({ code: 0, out: 'outside saw GET /from-container?x=1\n' });
   });
 
+  it('carries a request body out', async () => {
+    const r = await docker('run', '--rm', 'busybox', 'wget', '-qO-', '--post-data', 'name=berth', `http://${outsidePort}.external/form`);
+    expect(r).toMatchObject({ code: 0, out: 'outside saw POST /form body=name=berth\n' });
+  });
+
   it('explains a request the host could not make', async () => {
     const dead = await freePort();
     // Raw HTTP so the 502 body the engine writes is visible (wget hides error bodies).
