@@ -8,7 +8,7 @@ import { randomHexId, randomName } from './names.js';
 import { buildRuntimeSpec, capabilities, containerArgs, containerEnv, InvalidCommandError, type RunOptions } from './runtime-spec.js';
 import { resolveUser } from './user.js';
 import { VolumeService } from './volumes.js';
-import { NETNS_DIR, NetworkService, type PortPublisher } from './networks.js';
+import { hostsText, NETNS_DIR, NetworkService, type PortPublisher } from './networks.js';
 import { exposedBindings, parsePublish, type PortBinding } from './ports.js';
 import { GUEST_NET } from '../vm/guest-network.js';
 import type { ResolvedMount } from './runtime-spec.js';
@@ -211,10 +211,7 @@ export class Engine {
     this.vm.fs.mkdirp(bundle);
     await this.vm.fs.writeFile(`${bundle}/config.json`, enc.encode(JSON.stringify(spec, null, 2)));
     await this.vm.fs.writeFile(`${bundle}/hostname`, enc.encode(`${hostname}\n`));
-    await this.vm.fs.writeFile(
-      `${bundle}/hosts`,
-      enc.encode(`127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`),
-    );
+    await this.vm.fs.writeFile(`${bundle}/hosts`, enc.encode(hostsText(hostname)));
     // The emulated network's DNS answers every name (v86's fetch adapter; HTTP then goes by the Host header).
     await this.vm.fs.writeFile(`${bundle}/resolv.conf`, enc.encode(networkMode === 'none' ? '' : `nameserver ${GUEST_NET.routerIp}\n`));
 

@@ -153,7 +153,7 @@ export class NetworkService {
     return this.add({ id, name, driver: 'bridge', subnet, gateway, bridge: `br-${id.slice(0, 12)}`, created: new Date(), labels: opts.labels ?? {}, builtin: false });
   }
 
-  /** Names of containers (running or not) that are members of a network. */
+  /** Containers (running or not) that are members of a network. */
   users(n: Network): Container[] {
     return this.containers().filter((c) => c.networks.some((m) => m.networkId === n.id));
   }
@@ -377,25 +377,24 @@ export class NetworkService {
   private async writeHostsFiles(cs: Container[]): Promise<void> {
     const enc = new TextEncoder();
     for (const c of cs) {
-      if (!this.endpoints.has(c.id) || !c.paths.bundle) continue;
+      if (!this.endpoints.has(c.id)) continue;
       await this.vm.fs.overwrite(`${c.paths.bundle}/hosts`, enc.encode(this.hostsFile(c)));
     }
   }
 
   /** /etc/hosts: localhost, the container itself, and its peers on user networks by name, alias and short ID. */
-  hostsFile(c: Container): string {
-    const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback'];
+  private hostsFile(c: Container): string {
     const own = this.endpointsOf(c);
-    lines.push(`${own[0]?.ip ?? '127.0.1.1'}\t${c.hostname}`);
+    const peers: string[] = [];
     for (const ep of own) {
       if (ep.network.builtin) continue;
       for (const peer of this.containers()) {
         if (peer === c) continue;
         const theirs = this.endpointsOf(peer).find((e) => e.network.id === ep.network.id);
-        if (theirs) lines.push(`${theirs.ip}\t${[peer.name, ...theirs.aliases, peer.shortId].join(' ')}`);
+        if (theirs) peers.push(`${theirs.ip}\t${[peer.name, ...theirs.aliases, peer.shortId].join(' ')}`);
       }
     }
-    return `${lines.join('\n')}\n`;
+    return hostsText(c.hostname, own[0]?.ip, peers);
   }
 
   /** `berth-agent net ...` in the guest; its stderr is the error. */
@@ -403,6 +402,11 @@ export class NetworkService {
     const r = await this.vm.agent.run([AGENT, 'net', ...args]);
     if (r.status.code !== 0) throw internal(`setting up the container network failed: ${r.stderr.trim() || `berth-agent net ${args[0]} exited ${r.status.code}`}`);
   }
+}
+
+/** A container's /etc/hosts; before it has an address its name points at 127.0.1.1, as Debian's does. */
+export function hostsText(hostname: string, ownIp?: string, peers: string[] = []): string {
+  return ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `${ownIp ?? '127.0.1.1'}\t${hostname}`, ...peers, ''].join('\n');
 }
 
 function pickPort(taken: Set<number>): number {
