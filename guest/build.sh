@@ -10,7 +10,7 @@ out="${BERTH_GUEST_OUT:-$repo/public/guest}"
 cache="${BERTH_CACHE:-$HOME/.cache/berth}/guest"
 source "$here/packages.sh"
 
-if ! command -v apt-get >/dev/null || [ ! -e /usr/src/linux-source-6.1.tar.xz ] || ! command -v lz4 >/dev/null; then
+if ! command -v apt-get >/dev/null || [ ! -e /usr/src/linux-source-6.1.tar.xz ] || ! command -v lz4 >/dev/null || ! command -v mkfs.erofs >/dev/null; then
   bash "$repo/scripts/install-deps.sh"
 fi
 

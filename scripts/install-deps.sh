@@ -9,7 +9,7 @@ HOST_PACKAGES=(
   # agent: static i386 C program
   gcc-multilib libc6-dev-i386
   # BIOS for v86 and the i386 userland fetched with apt-get download
-  seabios dpkg-dev
+  seabios dpkg-dev erofs-utils
   # tests: a real registry, image copies, a real browser
   docker-registry skopeo chromium
 )

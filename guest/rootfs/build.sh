@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Builds the guest initramfs: busybox (static i386), crun (i386) and the shared
-# libraries it needs, the agent, and /init. Packages come from Debian with
-# `apt-get download` and are unpacked with `dpkg -x`.
+# Builds the guest initramfs: /init (the agent) and /system.img, an EROFS image
+# of the system: busybox (static i386), crun (i386) and the shared libraries it
+# needs, the agent, /etc. Init mounts the image through a loop device instead of
+# having every file unpacked and copied (agent/init.c). Packages come from
+# Debian with `apt-get download` and are unpacked with `dpkg -x`.
 # Usage: guest/rootfs/build.sh AGENT_BINARY OUT_DIR
-#   writes OUT_DIR/initramfs.img (lz4, legacy format as the kernel wants it)
+#   writes OUT_DIR/initramfs.img (an uncompressed cpio: the image inside is not
+#   worth decompressing under emulation, and HTTP compresses it in transit)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 agent="$1"; out="$2"
@@ -18,7 +21,7 @@ mkdir -p "$work/debs" "$work/pkg" "$work/root"
 for deb in "$work"/debs/*.deb; do dpkg -x "$deb" "$work/pkg"; done
 
 root="$work/root"
-mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib,etc,proc,sys,dev,run,tmp,berth,root}
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib,etc}
 cp "$work/pkg/bin/busybox" "$root/bin/busybox"
 # Applet links, as `busybox --install -s` would make them.
 for applet in $("$root/bin/busybox" --list-full); do
@@ -27,12 +30,8 @@ done
 cp "$work/pkg/usr/bin/crun" "$root/usr/bin/crun"
 install -m 0755 "$agent" "$root/sbin/berth-agent"
 ln -s /sbin/berth-agent "$root/usr/bin/docker"  # `docker` in the guest: the agent's client (client.c)
-# /init is the agent itself: it sets the system up (agent/init.c), then serves the host.
-ln -s /sbin/berth-agent "$root/init"
 cp "$here/etc-passwd" "$root/etc/passwd"
 cp "$here/etc-group" "$root/etc/group"
-mknod -m 600 "$root/dev/console" c 5 1
-mknod -m 666 "$root/dev/null" c 1 3
 
 # crun's shared libraries: follow DT_NEEDED from crun through the unpacked packages.
 libdirs=("$work/pkg/lib/i386-linux-gnu" "$work/pkg/usr/lib/i386-linux-gnu")
@@ -53,8 +52,16 @@ while ((${#queue[@]})); do
 done
 cp -L "$work/pkg/lib/ld-linux.so.2" "$root/lib/ld-linux.so.2"
 
+# The initramfs: /init is the agent itself (it sets the system up, then serves
+# the host), the system image, and what the kernel needs before init runs.
+initramfs="$work/initramfs"
+mkdir -p "$initramfs/dev"
+install -m 0755 "$agent" "$initramfs/init"
+mknod -m 600 "$initramfs/dev/console" c 5 1
+mknod -m 666 "$initramfs/dev/null" c 1 3
+mkfs.erofs --quiet -T0 -U00000000-0000-0000-0000-000000000000 --all-root -x-1 "$initramfs/system.img" "$root" >/dev/null
+
 mkdir -p "$out"
-(cd "$root" && find . -print0 | LC_ALL=C sort -z | cpio --quiet --null --reproducible -o -H newc -R 0:0) \
-  | lz4 -l -9 -q > "$out/initramfs.img"
+(cd "$initramfs" && find . -print0 | LC_ALL=C sort -z | cpio --quiet --null --reproducible -o -H newc -R 0:0) > "$out/initramfs.img"
 # Record the exact package versions that went in.
 for deb in "$work"/debs/*.deb; do dpkg-deb -f "$deb" Package Version | awk '{print $2}' | paste -sd' '; done > "$out/packages.txt"

@@ -27,7 +27,8 @@ describe('GuestVM', () => {
   });
 
   it('reports a guest whose agent never comes up, after the boot timeout', async () => {
-    const err = await boot({ cmdline: `${DEFAULT_CMDLINE} rdinit=/bin/sh`, bootTimeoutMs: 8_000 }).catch((e) => e);
+    // No such init in the initramfs: the kernel then waits for a root disk that never appears.
+    const err = await boot({ cmdline: `${DEFAULT_CMDLINE} rdinit=/absent root=/dev/vda rootwait`, bootTimeoutMs: 8_000 }).catch((e) => e);
     expect(err).toBeInstanceOf(GuestDiedError);
     expect(err.message).toMatch(/did not become ready within 8 s/);
   });
