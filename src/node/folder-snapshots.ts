@@ -5,11 +5,9 @@ import { cacheDir } from './host.js';
 
 /**
  * Snapshots as files in <cache>/snapshots, one per guest (key hashed into the
- * name). Uncompressed: disk is cheap here and restore is twice as fast.
+ * name).
  */
 export class FolderSnapshotStore implements SnapshotStore {
-  readonly compressed = false;
-
   constructor(readonly dir = join(cacheDir(), 'snapshots')) {}
 
   private file(key: string): string {

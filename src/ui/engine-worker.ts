@@ -185,11 +185,16 @@ const api: PlaygroundApi = {
     const t0 = performance.now();
     Object.assign(mirrors, options.mirrors ?? {});
     const artifacts = new UrlArtifactSource(options.guestUrl);
+    const wasmPath = new URL(wasmUrl, self.location.href).href;
+    // Compile the emulator while images and the snapshot are read from IndexedDB.
+    const wasmModule = WebAssembly.compileStreaming(fetch(wasmPath)).catch(async () =>
+      WebAssembly.compile(await (await fetch(wasmPath)).arrayBuffer()),
+    );
     // Images persist in IndexedDB across visits; the guest boots fresh.
     const images = new ImageService(new IdbContentStore(), new IdbMetadataStore(), new RegistryClient({ mirrors }));
     await importEmbeddedImages(images, artifacts);
     const started = await startGuest(
-      { artifacts, wasmPath: new URL(wasmUrl, self.location.href).href, onProgress, network: { corsProxy: (corsProxy = options.corsProxy ?? corsProxy) } },
+      { artifacts, wasmPath, wasmModule, onProgress, network: { corsProxy: (corsProxy = options.corsProxy ?? corsProxy) } },
       new IdbSnapshotStore(),
     );
     engine = new Engine(started.vm, images);

@@ -3,8 +3,6 @@ import type { SnapshotStore } from '../vm/start-guest.js';
 
 /** VM snapshots in IndexedDB (a database of their own: they are large and replaced whole). */
 export class IdbSnapshotStore implements SnapshotStore {
-  /** Compressed: browsers count IndexedDB against a storage quota. */
-  readonly compressed = true;
   private readonly store = createStore('berth-snapshots', 'snapshots');
 
   get(key: string): Promise<Uint8Array | undefined> {

@@ -20,6 +20,9 @@ export const DEFAULT_CMDLINE = [
   'tsc=reliable',
   'mitigations=off',
   'random.trust_cpu=on',
+  // Freed pages are zeroed, and v86 leaves zero pages out of snapshots: 35 → 24 MB
+  // (the initrd and every freed page kept their old bytes), restore 124 → 92 ms.
+  'init_on_free=1',
   UPLINK_CMDLINE,
 ].join(' ');
 
@@ -75,6 +78,9 @@ export class SnapshotError extends Error {
 function emulatorOptions(options: GuestVMOptions, memoryMiB: number) {
   return {
     wasm_path: options.wasmPath,
+    ...(options.wasmModule && {
+      wasm_fn: async (env: WebAssembly.Imports) => (await WebAssembly.instantiate(await options.wasmModule!, env)).exports,
+    }),
     memory_size: memoryMiB * 1024 * 1024,
     vga_memory_size: 2 * 1024 * 1024,
     filesystem: {},
@@ -140,6 +146,8 @@ export interface GuestVMOptions {
   artifacts: ArtifactSource;
   /** v86.wasm: a file path in Node, a URL in the browser. */
   wasmPath: string;
+  /** v86.wasm already being compiled (the page starts it while it reads the snapshot); else v86 loads wasmPath. */
+  wasmModule?: Promise<WebAssembly.Module>;
   memoryMiB?: number;
   cmdline?: string;
   /** Give up on boot after this long (ms). */

@@ -1,13 +1,8 @@
 import { readManifest } from './artifacts.js';
-import { compressSnapshot, GuestVM, snapshotKey, SnapshotError, type GuestVMOptions } from './guest-vm.js';
+import { GuestVM, snapshotKey, SnapshotError, type GuestVMOptions } from './guest-vm.js';
 
 /** Where snapshots are kept: a folder in Node, IndexedDB in the browser. */
 export interface SnapshotStore {
-  /**
-   * Whether to store snapshots gzip-compressed: smaller (16 vs 40 MB) but
-   * gunzip adds ~0.3 s to every restore. Raw ones carry a checksum instead.
-   */
-  readonly compressed: boolean;
   get(key: string): Promise<Uint8Array | undefined>;
   /** Stores the snapshot for `key` and drops any other (they belong to older guests). */
   put(key: string, data: Uint8Array): Promise<void>;
@@ -44,11 +39,12 @@ export async function startGuest(options: GuestVMOptions, store?: SnapshotStore)
     }
   }
   const vm = await GuestVM.boot(options);
-  // Capture now, while the guest is idle (a fraction of a second); compress and store in the background.
+  // Capture now, while the guest is idle (a fraction of a second); store in the background.
+  // Uncompressed (~24 MB, checksummed): gunzip cost more of a restore than reading the extra bytes.
   let saved: Promise<void>;
   try {
     const raw = await vm.captureSnapshot();
-    saved = (store.compressed ? compressSnapshot(raw) : Promise.resolve(raw)).then((data) => store.put(key, data));
+    saved = store.put(key, raw);
   } catch (e) {
     saved = Promise.reject(e as Error);
   }
