@@ -192,11 +192,19 @@ const api: PlaygroundApi = {
     );
     // Images persist in IndexedDB across visits; the guest boots fresh.
     const images = new ImageService(new IdbContentStore(), new IdbMetadataStore(), new RegistryClient({ mirrors }));
-    await importEmbeddedImages(images, artifacts);
+    // The embedded images go into IndexedDB while the guest boots (first visit only).
+    const imported = importEmbeddedImages(images, artifacts);
+    imported.catch(() => {});
     const started = await startGuest(
       { artifacts, wasmPath, wasmModule, onProgress, network: { corsProxy: (corsProxy = options.corsProxy ?? corsProxy) } },
       new IdbSnapshotStore(),
     );
+    try {
+      await imported;
+    } catch (e) {
+      await started.vm.stop();
+      throw e;
+    }
     engine = new Engine(started.vm, images);
     snapshotSaved = started.saved;
     serveGuestDockerClients(engine);

@@ -44,7 +44,8 @@ export async function startGuest(options: GuestVMOptions, store?: SnapshotStore)
   let saved: Promise<void>;
   try {
     const raw = await vm.captureSnapshot();
-    saved = store.put(key, raw);
+    // After the caller has the guest: storing copies the bytes (tens of ms for IndexedDB's clone).
+    saved = new Promise((resolve) => setTimeout(resolve, 0)).then(() => store.put(key, raw));
   } catch (e) {
     saved = Promise.reject(e as Error);
   }
