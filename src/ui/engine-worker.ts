@@ -180,16 +180,19 @@ async function requestPublishedPort(hostPort: number, request: PortRequest): Pro
   }
 }
 
+// The emulator compiles as soon as the worker loads, while the page reads the snapshot.
+const wasmPath = new URL(wasmUrl, self.location.href).href;
+const wasmModule = WebAssembly.compileStreaming(fetch(wasmPath)).catch(async () =>
+  WebAssembly.compile(await (await fetch(wasmPath)).arrayBuffer()),
+);
+wasmModule.catch(() => {}); // boot() reports it
+
 const api: PlaygroundApi = {
   async boot(onProgress: (p: BootProgress) => void, options: WorkerBootOptions) {
     const t0 = performance.now();
     Object.assign(mirrors, options.mirrors ?? {});
     const artifacts = new UrlArtifactSource(options.guestUrl);
-    const wasmPath = new URL(wasmUrl, self.location.href).href;
-    // Compile the emulator while images and the snapshot are read from IndexedDB.
-    const wasmModule = WebAssembly.compileStreaming(fetch(wasmPath)).catch(async () =>
-      WebAssembly.compile(await (await fetch(wasmPath)).arrayBuffer()),
-    );
+
     // Images persist in IndexedDB across visits; the guest boots fresh.
     const images = new ImageService(new IdbContentStore(), new IdbMetadataStore(), new RegistryClient({ mirrors }));
     // The embedded images go into IndexedDB while the guest boots (first visit only).
@@ -197,7 +200,7 @@ const api: PlaygroundApi = {
     imported.catch(() => {});
     const started = await startGuest(
       { artifacts, wasmPath, wasmModule, onProgress, network: { corsProxy: (corsProxy = options.corsProxy ?? corsProxy) } },
-      new IdbSnapshotStore(),
+      new IdbSnapshotStore(options.snapshot),
     );
     try {
       await imported;

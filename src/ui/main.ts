@@ -4,7 +4,8 @@ import { boot as bootEmbedded, type BerthHandle } from './embed-api.js';
 import { defaultGuestUrl, startEngineWorker } from './engine-client.js';
 import { FilesPanel } from './files.js';
 import { Panels } from './panels.js';
-import type { BootProgress } from './playground-api.js';
+import type { BootProgress, WorkerBootOptions } from './playground-api.js';
+import { prefetchSnapshot } from './idb-snapshots.js';
 import { announceEngineHost, answerPortRequests, registerServiceWorker } from './port-bridge.js';
 import { openPortInNewTab, PreviewPane } from './preview.js';
 import { formatMirrors, initialMirrors, parseMirrors, saveMirrors } from './registry-settings.js';
@@ -40,6 +41,7 @@ function playground(): void {
   const bar = $<HTMLProgressElement>('#progress');
   const newTab = $<HTMLButtonElement>('#new-tab');
   const { engine } = startEngineWorker();
+  const snapshotRead = prefetchSnapshot(defaultGuestUrl());
   const tabs = new TerminalTabs(engine, $('#tabs'), newTab, $('#terminals'));
   const files = new FilesPanel(engine);
   const preview = new PreviewPane();
@@ -90,13 +92,15 @@ function playground(): void {
 
   void (async () => {
     try {
+      const snapshot = await snapshotRead;
+      const options: WorkerBootOptions = { guestUrl: defaultGuestUrl(), mirrors, corsProxy, ...(snapshot && { snapshot }) };
       const { bootMs, restored, notice } = await engine.boot(
         Comlink.proxy((p: BootProgress) => {
           const [label, pct] = STAGES[p.stage];
           status.textContent = `${label}… ${(p.elapsedMs / 1000).toFixed(1)} s`;
           bar.value = pct;
         }),
-        { guestUrl: defaultGuestUrl(), mirrors, corsProxy },
+        snapshot ? Comlink.transfer(options, [snapshot.data.buffer]) : options,
       );
       status.textContent = `Ready in ${(bootMs / 1000).toFixed(1)} s${restored ? ' (restored from snapshot)' : ''} — try: docker run --rm busybox echo hello`;
       document.body.dataset['state'] = 'ready';

@@ -6,6 +6,7 @@
  */
 import type { PullEvent } from '../engine/image-service.js';
 import type { BootProgress } from '../vm/guest-vm.js';
+import type { PrefetchedSnapshot } from './idb-snapshots.js';
 
 export type { BootProgress, PullEvent };
 
@@ -21,6 +22,8 @@ export interface WorkerBootOptions {
   mirrors?: Record<string, string>;
   /** CORS proxy for containers' outbound HTTP ('' or absent: none). */
   corsProxy?: string;
+  /** The stored VM snapshot, when the page has read it already (transferred, not copied). */
+  snapshot?: PrefetchedSnapshot;
 }
 
 export interface BootResult {

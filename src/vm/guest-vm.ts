@@ -1,10 +1,10 @@
 import { V86 } from 'v86';
-import v86Package from 'v86/package.json';
 import { AgentClient, AgentGoneError } from './agent-client.js';
 import { readArtifact, readManifest, type ArtifactSource, type GuestManifest } from './artifacts.js';
 import type { ConsolePort } from './channel.js';
 import { CHUNK_SIZE } from './protocol.js';
 import { GuestFs, type V86FileSystem } from './guest-fs.js';
+import { DEFAULT_MEMORY_MIB, snapshotKey } from './snapshot-key.js';
 import { GuestNetwork, netDeviceOptions, UPLINK_CMDLINE, type GuestNetworkOptions, type V86FetchAdapter } from './guest-network.js';
 
 /** The virtio-console port the agent listens on (/dev/hvc1 in the guest). */
@@ -58,11 +58,6 @@ export function stateCheck(bytes: Uint8Array): number {
   }
   for (let i = words.length << 2; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x9e3779b1);
   return h >>> 0;
-}
-
-/** A snapshot fits only the guest, emulator and memory size it was made with. */
-export function snapshotKey(manifest: GuestManifest, memoryMiB: number): string {
-  return `${manifest.id}/v86-${(v86Package as { version: string }).version}/${memoryMiB}M`;
 }
 
 export class SnapshotError extends Error {
@@ -241,7 +236,7 @@ export class GuestVM {
     const progress = (stage: BootProgress['stage']) => options.onProgress?.({ stage, elapsedMs: performance.now() - t0 });
     progress('artifacts');
     const manifest = await readManifest(options.artifacts);
-    const memoryMiB = options.memoryMiB ?? 256;
+    const memoryMiB = options.memoryMiB ?? DEFAULT_MEMORY_MIB;
     let whole = options.snapshot;
     // Stored snapshots are raw (gunzip of 40 MB cost ~0.4 s of every restore); gzip ones still load.
     if (whole[0] === 0x1f && whole[1] === 0x8b) {
@@ -290,7 +285,7 @@ export class GuestVM {
     const progress = (stage: BootProgress['stage']) => options.onProgress?.({ stage, elapsedMs: performance.now() - t0 });
     progress('artifacts');
     const manifest = await readManifest(options.artifacts);
-    const memoryMiB = options.memoryMiB ?? 256;
+    const memoryMiB = options.memoryMiB ?? DEFAULT_MEMORY_MIB;
     const [bios, bzimage, initrd] = await Promise.all(
       ['bios.bin', 'bzImage', 'initramfs.img'].map((p) => readArtifact(options.artifacts, p)),
     );

@@ -1,5 +1,6 @@
 import { readManifest } from './artifacts.js';
-import { GuestVM, snapshotKey, SnapshotError, type GuestVMOptions } from './guest-vm.js';
+import { GuestVM, SnapshotError, type GuestVMOptions } from './guest-vm.js';
+import { DEFAULT_MEMORY_MIB, snapshotKey } from './snapshot-key.js';
 
 /** Where snapshots are kept: a folder in Node, IndexedDB in the browser. */
 export interface SnapshotStore {
@@ -26,7 +27,7 @@ export interface StartedGuest {
 export async function startGuest(options: GuestVMOptions, store?: SnapshotStore): Promise<StartedGuest> {
   if (!store) return { vm: await GuestVM.boot(options), restored: false, saved: Promise.resolve() };
   const manifest = await readManifest(options.artifacts);
-  const key = snapshotKey(manifest, options.memoryMiB ?? 256);
+  const key = snapshotKey(manifest, options.memoryMiB ?? DEFAULT_MEMORY_MIB);
   let notice: string | undefined;
   const existing = await store.get(key).catch(() => undefined);
   if (existing) {
