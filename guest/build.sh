@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds everything the guest needs into public/guest/ (ignored by git):
-#   bzImage, initramfs.img, bios.bin, images/busybox/ (OCI layout), manifest.json
+#   bzImage, initramfs.img, system.img, bios.bin, images/busybox/ (OCI layout), manifest.json
 # Each part is cached under $BERTH_CACHE (default ~/.cache/berth) by the hash of
 # its inputs, so a rebuild happens only when guest/ sources or packages change.
 set -euo pipefail
@@ -60,6 +60,7 @@ image_dir="$dir"
 rm -rf "$out.tmp"; mkdir -p "$out.tmp/images"
 cp "$kernel_dir/bzImage" "$out.tmp/bzImage"
 cp "$initramfs_dir/initramfs.img" "$out.tmp/initramfs.img"
+cp "$initramfs_dir/system.img" "$out.tmp/system.img"
 cp /usr/share/seabios/bios.bin "$out.tmp/bios.bin"
 cp -r "$image_dir" "$out.tmp/images/busybox"
 rm -f "$out.tmp/images/busybox/.done"

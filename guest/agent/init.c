@@ -2,15 +2,17 @@
  * The guest's init, in C: the shell script it replaces spent about a second
  * of every boot forking busybox for each step.
  *
- * Stage 1: the kernel unpacked the initramfs into rootfs, where pivot_root(2)
- * is refused, so crun could not start containers. The initramfs holds only
- * this program as /init and the system (busybox, crun and its libraries) as
- * one EROFS image, /system.img: mount it read-only through a loop device, make
- * a tmpfs the root with the image's directories bound into it (switch_root).
- * Copying the files out instead cost ~1.2 s of every boot in the emulator
- * (unpacking ~9 MB of files, copying them, freeing the originals).
- * Stage 2: mount the kernel filesystems, cgroup2 with its controllers handed
- * down, and the host's 9p tree at /berth; then the caller serves the host.
+ * Stage 1: the kernel unpacked the initramfs (only this program, as /init)
+ * into rootfs, where pivot_root(2) is refused, so crun could not start
+ * containers. Mount the host's 9p share, where the host put the system
+ * (busybox, crun and its libraries) as one EROFS image before boot; mount the
+ * image read-only through a loop device; make a tmpfs the root with the
+ * image's directories bound into it and the share moved to /berth
+ * (switch_root). The initramfs used to hold every file, and unpacking,
+ * copying and freeing ~9 MB of them cost ~1.2 s of every boot in the emulator;
+ * inside the initramfs, the image alone still cost ~0.3 s to unpack and free.
+ * Stage 2: mount the kernel filesystems and cgroup2 with its controllers
+ * handed down; then the caller serves the host.
  */
 #include "init.h"
 
@@ -35,8 +37,10 @@
 #include "util.h"
 
 #define NEWROOT "/newroot"
+#define SHARE "/berth"
+/* Where the host puts the system image in its 9p tree (src/vm/guest-vm.ts). */
+#define SYSTEM_IMAGE SHARE "/guest/system.img"
 #define SYSTEM "/system"
-#define RUNTIME "/runtime"
 
 static int fail(const char *what, const char *path)
 {
@@ -150,20 +154,17 @@ static int loop_attach(const char *file, char *dev, size_t len)
  * exec were half the cost of every `crun run` and `crun exec`. Debian's i386
  * crun is built without large-file support, so its fstatfs() fails with
  * EOVERFLOW on EROFS (which reports 2^64-1 inodes) and it cannot see that the
- * image is read-only; it gets a read-only ramfs of its own, bound over
- * /usr/bin/crun. (Not tmpfs: crun takes any shmem file for an unsealed memfd.)
+ * image is read-only. So crun itself comes in the initramfs (/crun; the
+ * image has an empty placeholder), which is a ramfs (`rootfstype=ramfs`: crun
+ * takes any shmem file, tmpfs included, for an unsealed memfd), and is bound
+ * read-only over /usr/bin/crun.
  */
 static int trusted_crun(void)
 {
-	mkdir(RUNTIME, 0755);
-	if (mount("crun", RUNTIME, "ramfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
-		return fail("mount ramfs on", RUNTIME);
-	if (copy_tree(SYSTEM "/usr/bin/crun", RUNTIME "/crun") < 0)
-		return -EIO;
-	if (mount(NULL, RUNTIME, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, "mode=0755") < 0)
-		return fail("remount read-only", RUNTIME);
-	if (mount(RUNTIME "/crun", NEWROOT "/usr/bin/crun", NULL, MS_BIND, NULL) < 0)
+	if (mount("/crun", NEWROOT "/usr/bin/crun", NULL, MS_BIND, NULL) < 0)
 		return fail("bind mount", NEWROOT "/usr/bin/crun");
+	if (mount(NULL, NEWROOT "/usr/bin/crun", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+		return fail("remount read-only", NEWROOT "/usr/bin/crun");
 	return 0;
 }
 
@@ -176,7 +177,11 @@ static int stage1(void)
 
 	if (mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755") < 0)
 		return fail("mount devtmpfs on", "/dev");
-	if ((r = loop_attach("/system.img", dev, sizeof(dev))) < 0)
+	/* The host's 9p tree: the system image, then image layers, bundles, volumes. */
+	mkdir(SHARE, 0755);
+	if (mount("host9p", SHARE, "9p", 0, "trans=virtio,version=9p2000.L,msize=512000") < 0)
+		return fail("mount the host's 9p share on", SHARE);
+	if ((r = loop_attach(SYSTEM_IMAGE, dev, sizeof(dev))) < 0)
 		return r;
 	mkdir(SYSTEM, 0755);
 	if (mount(dev, SYSTEM, "erofs", MS_RDONLY | MS_NODEV, NULL) < 0)
@@ -203,6 +208,8 @@ static int stage1(void)
 	}
 	mkdir(NEWROOT "/root", 0700);
 	chmod(NEWROOT "/tmp", 01777);
+	if (mount(SHARE, NEWROOT SHARE, NULL, MS_MOVE, NULL) < 0)
+		return fail("move mount", SHARE);
 	if (chdir(NEWROOT) < 0)
 		return fail("chdir", NEWROOT);
 	if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
@@ -267,8 +274,6 @@ static int stage2(void)
 	r |= mnt("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	/* Hand the controllers down so each container's cgroup can set its limits. */
 	r |= write_file("/sys/fs/cgroup/cgroup.subtree_control", "+pids +memory +cpu");
-	/* The host's 9p tree: image layers, bundles, volumes, written by the engine. */
-	r |= mnt("host9p", "/berth", "9p", 0, "trans=virtio,version=9p2000.L,msize=512000");
 	if (sethostname("berth", 5) < 0)
 		r |= fail("sethostname", "berth");
 	loopback_up();

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Builds the guest initramfs: /init (the agent) and /system.img, an EROFS image
+# Builds the guest's system image and initramfs. system.img is an EROFS image
 # of the system: busybox (static i386), crun (i386) and the shared libraries it
-# needs, the agent, /etc. Init mounts the image through a loop device instead of
-# having every file unpacked and copied (agent/init.c). Packages come from
-# Debian with `apt-get download` and are unpacked with `dpkg -x`.
+# needs, the agent, /etc. The host puts it into the 9p share before boot and
+# init mounts it from there through a loop device (agent/init.c), so the kernel
+# neither unpacks nor copies it. The initramfs is /init (the agent) and crun.
+# Packages come from Debian with `apt-get download` and are unpacked with `dpkg -x`.
 # Usage: guest/rootfs/build.sh AGENT_BINARY OUT_DIR
-#   writes OUT_DIR/initramfs.img (an uncompressed cpio: the image inside is not
-#   worth decompressing under emulation, and HTTP compresses it in transit)
+#   writes OUT_DIR/system.img and OUT_DIR/initramfs.img (an uncompressed cpio)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 agent="$1"; out="$2"
@@ -52,16 +52,21 @@ while ((${#queue[@]})); do
 done
 cp -L "$work/pkg/lib/ld-linux.so.2" "$root/lib/ld-linux.so.2"
 
-# The initramfs: /init is the agent itself (it sets the system up, then serves
-# the host), the system image, and what the kernel needs before init runs.
+# crun comes in the initramfs instead (agent/init.c, trusted_crun): the image
+# keeps an empty file where it is bound.
 initramfs="$work/initramfs"
 mkdir -p "$initramfs/dev"
+mv "$root/usr/bin/crun" "$initramfs/crun"
+install -m 0755 /dev/null "$root/usr/bin/crun"
+
+mkdir -p "$out"
+mkfs.erofs --quiet -T0 -U00000000-0000-0000-0000-000000000000 --all-root -x-1 "$out/system.img" "$root" >/dev/null
+
+# The initramfs: /init is the agent itself (it sets the system up, then serves
+# the host), crun, and what the kernel needs before init runs.
 install -m 0755 "$agent" "$initramfs/init"
 mknod -m 600 "$initramfs/dev/console" c 5 1
 mknod -m 666 "$initramfs/dev/null" c 1 3
-mkfs.erofs --quiet -T0 -U00000000-0000-0000-0000-000000000000 --all-root -x-1 "$initramfs/system.img" "$root" >/dev/null
-
-mkdir -p "$out"
 (cd "$initramfs" && find . -print0 | LC_ALL=C sort -z | cpio --quiet --null --reproducible -o -H newc -R 0:0) > "$out/initramfs.img"
 # Record the exact package versions that went in.
 for deb in "$work"/debs/*.deb; do dpkg-deb -f "$deb" Package Version | awk '{print $2}' | paste -sd' '; done > "$out/packages.txt"

@@ -32,6 +32,12 @@ export class Container {
   finishedAt: Date | undefined;
   exitStatus: ExitStatus | undefined;
   process: GuestProcess | undefined;
+  /**
+   * Settles once the current start has crun's container process (or failed):
+   * the state says running from the moment start() begins, and `crun exec`
+   * before crun registered the container fails.
+   */
+  started: Promise<void> = Promise.resolve();
   /** The process argv and environment crun runs (from the image and the run options). */
   args: string[] = [];
   env: string[] = [];

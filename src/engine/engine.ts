@@ -254,6 +254,16 @@ export class Engine {
     c.startedAt = new Date();
     c.stopping = false;
     c.oomKilled = false;
+    let markStarted!: () => void;
+    c.started = new Promise<void>((resolve) => (markStarted = resolve));
+    try {
+      return await this.startProcess(c, io);
+    } finally {
+      markStarted();
+    }
+  }
+
+  private async startProcess(c: Container, io: ContainerIO): Promise<GuestProcess> {
     // crun writes the pid file once the container's process exists; it is on 9p, so watching it costs the guest nothing.
     const pidFile = `${c.paths.bundle}/pid`;
     await this.vm.fs.remove(pidFile).catch(() => undefined);
@@ -354,6 +364,7 @@ export class Engine {
     io: ContainerIO = {},
   ): Promise<GuestProcess> {
     const c = this.get(idOrName);
+    await c.started;
     if (c.state !== 'running') throw conflict(`Container ${c.id} is not running`);
     if (opts.cmd.length === 0) throw invalidArgument('exec needs a command to run');
     const argv = [...CRUN, 'exec'];

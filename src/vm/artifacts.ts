@@ -35,7 +35,7 @@ export async function readManifest(source: ArtifactSource): Promise<GuestManifes
     throw new GuestNotBuiltError(source.location, 'manifest.json');
   }
   const manifest = JSON.parse(new TextDecoder().decode(bytes)) as GuestManifest;
-  for (const name of ['bzImage', 'initramfs.img', 'bios.bin']) {
+  for (const name of ['bzImage', 'initramfs.img', 'system.img', 'bios.bin']) {
     if (!manifest.artifacts?.[name]) throw new GuestNotBuiltError(source.location, name);
   }
   return manifest;

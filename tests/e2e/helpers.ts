@@ -36,14 +36,20 @@ export function screen(page: Page, n?: number): Promise<string> {
 }
 
 export async function waitScreen(page: Page, re: RegExp, n?: number, timeout = 60_000): Promise<void> {
-  await page.waitForFunction(
-    ([i, src]) => {
-      const rows = i === null ? document.querySelector('.pane:not([hidden]) .xterm-rows, #embed-root .xterm-rows') : document.querySelectorAll('.pane .xterm-rows')[i as number];
-      return new RegExp(src as string).test(rows?.textContent ?? '');
-    },
-    [n ?? null, re.source] as const,
-    { timeout },
-  );
+  try {
+    await page.waitForFunction(
+      ([i, src]) => {
+        const rows = i === null ? document.querySelector('.pane:not([hidden]) .xterm-rows, #embed-root .xterm-rows') : document.querySelectorAll('.pane .xterm-rows')[i as number];
+        return new RegExp(src as string).test(rows?.textContent ?? '');
+      },
+      [n ?? null, re.source] as const,
+      { timeout },
+    );
+  } catch (e) {
+    // Say what the terminal showed instead.
+    const text = await screen(page, n).catch(() => '(page gone)');
+    throw new Error(`${(e as Error).message}\nwaiting for ${re} on the screen, which shows:\n${text.slice(-600)}`);
+  }
 }
 
 /** Types a command line into the active terminal (focusing it first) and waits for `until` on its screen. */

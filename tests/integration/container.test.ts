@@ -111,6 +111,18 @@ describe('a busybox container', () => {
     await engine.remove(b.id);
   });
 
+  it('takes an exec while it is still starting (it lists as running from the start)', async () => {
+    const c = await engine.create('busybox', { cmd: ['sleep', '60'] });
+    const starting = engine.start(c.id);
+    expect(c.state).toBe('running');
+    let out = '';
+    const p = await engine.exec(c.id, { cmd: ['echo', 'in'] }, { onStdout: (d) => (out += new TextDecoder().decode(d)) });
+    expect((await p.exit).code).toBe(0);
+    expect(out).toBe('in\n');
+    await starting;
+    await engine.remove(c.id, { force: true });
+  });
+
   it('leaves no mount, cgroup, crun state or bundle behind after removal', async () => {
     await runCollect(engine, 'busybox', ['true']);
     const c = await engine.create('busybox', { cmd: ['sleep', '60'] });
