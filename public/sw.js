@@ -39,6 +39,8 @@ self.addEventListener('activate', (event) => {
   event.waitUntil(
     (async () => {
       if (!DEV) for (const name of await caches.keys()) if (name.startsWith('berth-offline-') && name !== CACHE) await caches.delete(name);
+      // The page's request starts while this worker starts up, instead of after.
+      if (!DEV && self.registration.navigationPreload) await self.registration.navigationPreload.enable();
       await self.clients.claim();
     })(),
   );
@@ -68,14 +70,18 @@ async function precache() {
     const text = await res.text();
     for (const re of [HTML_REF, ASSET_REF]) {
       for (const m of text.matchAll(re)) {
-        let url;
-        try {
-          url = new URL(m[1], href);
-        } catch {
-          continue;
+        // Relative to the file, or (Vite's preload lists: "assets/x.css") to the page's base.
+        const bases = /^(\.{1,2})?\//.test(m[1]) ? [href] : [href, SCOPE.href];
+        for (const base of bases) {
+          let url;
+          try {
+            url = new URL(m[1], base);
+          } catch {
+            continue;
+          }
+          url.hash = '';
+          if (inScope(url) && !url.pathname.endsWith('/sw.js')) queue.push(url.href);
         }
-        url.hash = '';
-        if (inScope(url) && !url.pathname.endsWith('/sw.js')) queue.push(url.href);
       }
     }
   }
@@ -101,7 +107,7 @@ self.addEventListener('fetch', (event) => {
   const url = new URL(req.url);
   if (!inScope(url)) return;
   if (url.pathname.startsWith(`${SCOPE.pathname}assets/`)) event.respondWith(cacheFirst(req));
-  else event.respondWith(networkFirst(req));
+  else event.respondWith(networkFirst(req, event));
 });
 
 async function cacheFirst(req) {
@@ -114,16 +120,17 @@ async function cacheFirst(req) {
   return res;
 }
 
-async function networkFirst(req) {
+async function networkFirst(req, event) {
   const url = new URL(req.url);
   const cache = await caches.open(CACHE);
   try {
-    const res = await fetch(req);
+    const res = (req.mode === 'navigate' && (await event.preloadResponse)) || (await fetch(req));
     if (res.ok && res.type === 'basic') {
       // The page is stored under the scope URL whatever its query (?embed, ?registry=…).
       const isPage = req.mode === 'navigate' && (url.pathname === SCOPE.pathname || url.pathname === `${SCOPE.pathname}index.html`);
       const key = isPage ? SCOPE.href : req;
-      await cache.put(key, res.clone());
+      // Stored while the page already reads the answer (a 9 MB artifact waited to be stored first).
+      event.waitUntil(cache.put(key, res.clone()));
     }
     return res;
   } catch (e) {
