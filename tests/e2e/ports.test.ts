@@ -134,7 +134,8 @@ describe('published ports', () => {
     expect(idle.kind).toBe('refused');
     expect(idle.text).toMatch(/nothing (may )?listens? on port 80 in container idle/);
     expect(idle.text).toContain('listens on all addresses (0.0.0.0)');
-    await typeCommand(page, 'docker rm -f idle');
+    // Wait for the prompt: the guest's docker client reads the terminal while it runs, so keys typed meanwhile are lost.
+    await typeCommand(page, 'docker rm -f idle', /docker rm -f idle\s*idle\s*berth:~# \s*$/);
 
     // The 502 page, as a person sees it.
     const lost = await context.newPage();
