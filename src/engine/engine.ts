@@ -431,8 +431,9 @@ export class Engine {
     const c = this.get(idOrName);
     if (c.state !== 'running') throw conflict(`Cannot kill container: ${idOrName}: Container ${c.id} is not running`);
     const sig = typeof signal === 'number' ? String(signal) : signal.replace(/^SIG/, '');
-    // `crun run` registers the container a moment after it starts; until then
-    // crun kill finds nothing, so retry while the run is still going.
+    await c.started;
+    // A run that started without reporting its process in time (START_WAIT_MS)
+    // may register with crun later; until then crun kill finds nothing, so retry.
     for (let attempt = 0; ; attempt++) {
       const r = await this.vm.agent.run([...CRUN, 'kill', c.id, sig]);
       if (r.status.code === 0 || c.state !== 'running') break;

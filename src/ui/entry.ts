@@ -4,11 +4,7 @@
  * while both go on. Before, the worker started only once all of that code had
  * loaded, and the snapshot was read after the worker had.
  */
-import { startEngineWorker, defaultGuestUrl } from './engine-client.js';
-import { prefetchSnapshot } from './idb-snapshots.js';
-import { earlyStart } from './early-start.js';
+import { playgroundEngine } from './playground-engine.js';
 
-if (!new URLSearchParams(location.search).has('embed')) {
-  earlyStart.value = { ...startEngineWorker(), snapshot: prefetchSnapshot(defaultGuestUrl()) };
-}
+if (!new URLSearchParams(location.search).has('embed')) playgroundEngine();
 void import('./main.js');

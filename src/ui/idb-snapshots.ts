@@ -41,7 +41,7 @@ export class IdbSnapshotStore implements SnapshotStore {
 export async function prefetchSnapshot(guestUrl: string): Promise<PrefetchedSnapshot | undefined> {
   try {
     const key = snapshotKey(await readManifest(new UrlArtifactSource(guestUrl)), DEFAULT_MEMORY_MIB);
-    const data = await get<Uint8Array>(key, createStore('berth-snapshots', 'snapshots'));
+    const data = await new IdbSnapshotStore().get(key);
     return data ? { key, data } : undefined;
   } catch {
     return undefined;

@@ -1,12 +1,11 @@
 import * as Comlink from 'comlink';
 import { $, errorMessage, h } from './dom.js';
 import { boot as bootEmbedded, type BerthHandle } from './embed-api.js';
-import { defaultGuestUrl, startEngineWorker } from './engine-client.js';
+import { defaultGuestUrl } from './engine-client.js';
 import { FilesPanel } from './files.js';
 import { Panels } from './panels.js';
 import type { BootProgress, WorkerBootOptions } from './playground-api.js';
-import { prefetchSnapshot } from './idb-snapshots.js';
-import { earlyStart } from './early-start.js';
+import { playgroundEngine } from './playground-engine.js';
 import { announceEngineHost, answerPortRequests, registerServiceWorker } from './port-bridge.js';
 import { openPortInNewTab, PreviewPane } from './preview.js';
 import { formatMirrors, initialMirrors, parseMirrors, saveMirrors } from './registry-settings.js';
@@ -41,9 +40,7 @@ function playground(): void {
   const status = $('#status');
   const bar = $<HTMLProgressElement>('#progress');
   const newTab = $<HTMLButtonElement>('#new-tab');
-  const early = earlyStart.value ?? { ...startEngineWorker(), snapshot: prefetchSnapshot(defaultGuestUrl()) };
-  const { engine } = early;
-  const snapshotRead = early.snapshot;
+  const { engine, snapshot: snapshotRead } = playgroundEngine();
   const tabs = new TerminalTabs(engine, $('#tabs'), newTab, $('#terminals'));
   const files = new FilesPanel(engine);
   const preview = new PreviewPane();

@@ -312,12 +312,14 @@ export class GuestVM {
 
     const vm = new GuestVM(emulator, manifest, memoryMiB);
     vm.watchSerial(options, () => progress('kernel'));
-    emulator.add_listener('emulator-loaded', () => {
-      void (async () => {
+    const seeded = new Promise<void>((resolve, reject) => {
+      emulator.add_listener('emulator-loaded', () => {
         vm.fs.mkdirp(SYSTEM_IMAGE_PATH.slice(0, SYSTEM_IMAGE_PATH.lastIndexOf('/')));
-        await vm.fs.writeFile(SYSTEM_IMAGE_PATH, system!, { mode: 0o444 });
-        await emulator.run();
-      })();
+        vm.fs
+          .writeFile(SYSTEM_IMAGE_PATH, system!, { mode: 0o444 })
+          .then(() => emulator.run())
+          .then(resolve, reject);
+      });
     });
 
     const timeoutMs = options.bootTimeoutMs ?? 60_000;
@@ -329,6 +331,10 @@ export class GuestVM {
         vm.onDeath((e) => {
           clearTimeout(timer);
           reject(e);
+        });
+        seeded.catch((e: Error) => {
+          clearTimeout(timer);
+          reject(new GuestDiedError(`The system image could not be put into the guest's 9p tree: ${e.message}`, vm.serialLog));
         });
         progress('agent');
         vm.agent.ready().then(() => {
