@@ -9,7 +9,10 @@ import { summarize, type Summary } from './stats.js';
 
 export interface BrowserBench {
   coldBootMs: Summary;
+  /** A later visit: the first tab closed, the page opened in a new one. */
   restoreMs: Summary;
+  /** A reload of a page whose guest runs (its emulator is torn down while the new one starts). */
+  reloadMs: Summary;
 }
 
 /**
@@ -17,9 +20,10 @@ export interface BrowserBench {
  * loopback): from navigation start to the page's "ready" (guest booted, agent
  * answering), as the page measures it (performance.now() at ready), in a fresh
  * browser context (cold: nothing cached, artifacts downloaded, a snapshot
- * saved) and on a reload once the snapshot is stored and the service worker
- * installed (restore: a later visit, from its cache and IndexedDB). Loading the page, its worker and the emulator are
- * included.
+ * saved); then, once the snapshot is stored and the service worker installed,
+ * as a later visit (that tab closed, the page opened in a new tab a second later: restore
+ * from the service worker's cache and IndexedDB) and as a reload of that
+ * running page. Loading the page, its worker and the emulator are included.
  */
 export async function benchBrowser(n = 5): Promise<BrowserBench> {
   const root = join(import.meta.dirname, '..');
@@ -34,9 +38,11 @@ export async function benchBrowser(n = 5): Promise<BrowserBench> {
   });
   const cold: number[] = [];
   const restore: number[] = [];
+  const reload: number[] = [];
   try {
-    const ready = async (page: import('playwright-core').Page) => {
-      await page.goto(url);
+    const ready = async (page: import('playwright-core').Page, how: 'goto' | 'reload' = 'goto') => {
+      if (how === 'goto') await page.goto(url);
+      else await page.reload();
       await page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 120_000 });
       if ((await page.getAttribute('body', 'data-state')) !== 'ready') throw new Error(await page.textContent('#status') ?? 'page failed');
       return { ms: Number(await page.getAttribute('body', 'data-ready-ms')), boot: await page.getAttribute('body', 'data-boot') };
@@ -50,9 +56,15 @@ export async function benchBrowser(n = 5): Promise<BrowserBench> {
       // A later visit: the snapshot is stored and the service worker has cached the page and guest.
       await page.waitForSelector('body[data-snapshot]', { timeout: 60_000 });
       await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
-      const second = await ready(page);
+      await page.close();
+      await new Promise((r) => setTimeout(r, 1000)); // later: the closed tab's emulator is gone
+      const later = await context.newPage();
+      const second = await ready(later);
       if (second.boot !== 'restored') throw new Error(`expected a restore, got ${second.boot}`);
       restore.push(second.ms);
+      const third = await ready(later, 'reload');
+      if (third.boot !== 'restored') throw new Error(`expected a restore on reload, got ${third.boot}`);
+      reload.push(third.ms);
       await context.close();
     }
   } finally {
@@ -60,5 +72,5 @@ export async function benchBrowser(n = 5): Promise<BrowserBench> {
     await server.close();
     await rm(outDir, { recursive: true, force: true });
   }
-  return { coldBootMs: summarize(cold), restoreMs: summarize(restore) };
+  return { coldBootMs: summarize(cold), restoreMs: summarize(restore), reloadMs: summarize(reload) };
 }

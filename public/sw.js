@@ -18,7 +18,9 @@
  *    and every script, style and wasm file the built page refers to, found by
  *    following references from index.html) and the guest artifacts listed in
  *    guest/manifest.json. Then:
- *      - /assets/* (content-hashed names) are served from the cache first;
+ *      - /assets/* (content-hashed names) and guest artifacts asked for by
+ *        hash (`guest/x?v=<sha256>`) are served from the cache first, by the
+ *        browser itself where it has static routes (routeAssets);
  *      - everything else of this origin (the page, guest/*) from the network,
  *        refreshing the cache, and from the cache when the network fails, so
  *        a rebuilt guest is never mixed with an old one while online.
@@ -32,8 +34,28 @@ const ASSET_REF = /["'`]((?:\.{1,2}\/|\/)?[\w\-/.]+\.(?:js|mjs|css|wasm|svg|png|
 const HTML_REF = /(?:src|href)="([^"]+)"/g;
 
 self.addEventListener('install', (event) => {
-  event.waitUntil(DEV ? self.skipWaiting() : precache().then(() => self.skipWaiting()));
+  event.waitUntil(DEV ? self.skipWaiting() : precache().then((assets) => routeAssets(event, assets)).then(() => self.skipWaiting()));
 });
+
+/**
+ * The browser serves the content-addressed files (hashed assets, guest
+ * artifacts by hash) straight from the cache, without waking this worker (the
+ * Static Routing API, Chromium 123+). One route per exact URL, not
+ * `assets/*`: an app served from a published port may ask for `/assets/...`
+ * of its own, and those must reach the fetch handler.
+ */
+async function routeAssets(event, assets) {
+  if (typeof event.addRoutes !== 'function' || assets.length === 0) return;
+  const exactly = (href) => {
+    const u = new URL(href);
+    return { protocol: u.protocol.slice(0, -1), hostname: u.hostname, port: u.port, pathname: u.pathname, search: u.search.slice(1) };
+  };
+  try {
+    await event.addRoutes(assets.map((href) => ({ condition: { urlPattern: exactly(href), requestMethod: 'GET' }, source: { cacheName: CACHE } })));
+  } catch (e) {
+    console.warn('static routes not added; the fetch handler serves the assets', e);
+  }
+}
 
 self.addEventListener('activate', (event) => {
   event.waitUntil(
@@ -46,10 +68,13 @@ self.addEventListener('activate', (event) => {
   );
 });
 
+const ASSETS = new URL('assets/', SCOPE).href;
 const inScope = (url) => url.origin === SCOPE.origin && url.pathname.startsWith(SCOPE.pathname);
 
+/** Stores the app shell and the guest; resolves to what it stored under content-addressed URLs (assets/, guest artifacts by hash). */
 async function precache() {
   const cache = await caches.open(CACHE);
+  const assets = [];
   const seen = new Set();
   const queue = [SCOPE.href];
   while (queue.length) {
@@ -65,7 +90,10 @@ async function precache() {
     const type = res.headers.get('Content-Type') ?? '';
     // A single-page server answers unknown paths with the page itself: that is not the file.
     if (href !== SCOPE.href && type.includes('html')) continue;
-    await cache.put(href, res.clone());
+    // Without Vary: module scripts are requested with an Origin header the precache had not, and
+    // the static routes (routeAssets) match by URL alone.
+    await cache.put(href, withoutVary(res.clone()));
+    if (href.startsWith(ASSETS)) assets.push(href);
     if (!/html|javascript|css/.test(type)) continue;
     const text = await res.text();
     for (const re of [HTML_REF, ASSET_REF]) {
@@ -88,14 +116,26 @@ async function precache() {
   // The guest: its manifest lists every artifact.
   const manifestUrl = new URL('guest/manifest.json', SCOPE).href;
   const res = await fetch(manifestUrl, { cache: 'no-cache' });
-  if (!res.ok) return; // not built: the page says so when it boots
+  if (!res.ok) return assets; // not built: the page says so when it boots
   await cache.put(manifestUrl, res.clone());
   const manifest = await res.json();
-  for (const path of Object.keys(manifest.artifacts ?? {})) {
-    const url = new URL(path, new URL('guest/', SCOPE)).href;
+  for (const [path, { sha256 }] of Object.entries(manifest.artifacts ?? {})) {
+    // As the engine asks for them: by hash (src/vm/artifacts.ts, UrlArtifactSource).
+    const url = new URL(path, new URL('guest/', SCOPE));
+    url.searchParams.set('v', sha256);
     const r = await fetch(url, { cache: 'no-cache' });
-    if (r.ok) await cache.put(url, r);
+    if (!r.ok) continue;
+    await cache.put(url.href, withoutVary(r));
+    assets.push(url.href);
   }
+  return assets;
+}
+
+function withoutVary(res) {
+  if (!res.headers.has('Vary')) return res;
+  const headers = new Headers(res.headers);
+  headers.delete('Vary');
+  return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
 }
 
 self.addEventListener('fetch', (event) => {
@@ -106,7 +146,9 @@ self.addEventListener('fetch', (event) => {
   if (req.method !== 'GET' || req.headers.has('Range')) return;
   const url = new URL(req.url);
   if (!inScope(url)) return;
-  if (url.pathname.startsWith(`${SCOPE.pathname}assets/`)) event.respondWith(cacheFirst(req));
+  // Content-addressed: hashed asset names, guest artifacts asked for by hash (`?v=<sha256>`).
+  const immutable = url.pathname.startsWith(`${SCOPE.pathname}assets/`) || (url.pathname.startsWith(`${SCOPE.pathname}guest/`) && url.searchParams.has('v'));
+  if (immutable) event.respondWith(cacheFirst(req));
   else event.respondWith(networkFirst(req, event));
 });
 

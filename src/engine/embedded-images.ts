@@ -1,4 +1,4 @@
-import type { ArtifactSource } from '../vm/artifacts.js';
+import { readManifest, type ArtifactSource } from '../vm/artifacts.js';
 import type { ImageService } from './image-service.js';
 
 /** Images shipped with the guest artifacts (public/guest/images/NAME), so they run offline. */
@@ -11,8 +11,12 @@ export const EMBEDDED_IMAGES: Record<string, string> = {
  * image (a pulled `busybox:latest` wins over the embedded one).
  */
 export async function importEmbeddedImages(images: ImageService, source: ArtifactSource): Promise<void> {
+  let manifest: Awaited<ReturnType<typeof readManifest>> | undefined;
   for (const [dir, ref] of Object.entries(EMBEDDED_IMAGES)) {
     if (await images.find(ref)) continue;
-    await images.importLayout({ read: (p) => source.read(`images/${dir}/${p}`) }, [ref]);
+    manifest ??= await readManifest(source);
+    const artifacts = manifest.artifacts;
+    // By hash where the manifest lists the file (the page's offline cache holds them so).
+    await images.importLayout({ read: (p) => source.read(`images/${dir}/${p}`, artifacts[`images/${dir}/${p}`]?.sha256) }, [ref]);
   }
 }

@@ -191,7 +191,7 @@ const api: PlaygroundApi = {
   async boot(onProgress: (p: BootProgress) => void, options: WorkerBootOptions) {
     const t0 = performance.now();
     Object.assign(mirrors, options.mirrors ?? {});
-    const artifacts = new UrlArtifactSource(options.guestUrl);
+    const artifacts = new UrlArtifactSource(options.guestUrl, options.manifest ? { manifest: options.manifest } : {});
 
     // Images persist in IndexedDB across visits; the guest boots fresh.
     const images = new ImageService(new IdbContentStore(), new IdbMetadataStore(), new RegistryClient({ mirrors }));

@@ -1,6 +1,5 @@
 import { createStore, del, get, keys, set } from 'idb-keyval';
-import { readManifest, UrlArtifactSource } from '../vm/artifacts.js';
-import { DEFAULT_MEMORY_MIB, snapshotKey } from '../vm/snapshot-key.js';
+import { UrlArtifactSource } from '../vm/artifacts.js';
 import type { SnapshotStore } from '../vm/start-guest.js';
 
 /** A stored snapshot read ahead of boot, with the key it was found under. */
@@ -31,19 +30,34 @@ export class IdbSnapshotStore implements SnapshotStore {
   delete(key: string): Promise<void> {
     return del(key, this.store);
   }
+
+  /** The one stored snapshot with its key; undefined when there is none, or several (an interrupted put). */
+  async only(): Promise<PrefetchedSnapshot | undefined> {
+    const stored = await keys<string>(this.store);
+    if (stored.length !== 1) return undefined;
+    const data = await get<Uint8Array>(stored[0]!, this.store);
+    return data ? { key: stored[0]!, data } : undefined;
+  }
+}
+
+/** What the page reads for its worker before boot (each undefined when there is none or it cannot be read). */
+export interface BootPrefetch {
+  /** The stored snapshot. */
+  snapshot?: PrefetchedSnapshot;
+  /** The guest manifest's bytes, so the worker need not fetch them again. */
+  manifest?: Uint8Array;
 }
 
 /**
- * The page reads the guest's snapshot while the engine's worker is still
- * loading (~0.1 s each; one after the other before), then hands it over.
- * Undefined when there is none or it cannot be read: the worker looks again.
+ * The page reads the stored snapshot and the guest manifest while the
+ * engine's worker is still loading, both at once, then hands them over. The
+ * snapshot is read without its key (the manifest's hash): the store keeps one
+ * (put drops the others), and the worker uses it only if the key matches.
  */
-export async function prefetchSnapshot(guestUrl: string): Promise<PrefetchedSnapshot | undefined> {
-  try {
-    const key = snapshotKey(await readManifest(new UrlArtifactSource(guestUrl)), DEFAULT_MEMORY_MIB);
-    const data = await new IdbSnapshotStore().get(key);
-    return data ? { key, data } : undefined;
-  } catch {
-    return undefined;
-  }
+export async function prefetchForBoot(guestUrl: string): Promise<BootPrefetch> {
+  const [manifest, snapshot] = await Promise.all([
+    new UrlArtifactSource(guestUrl).read('manifest.json').catch(() => undefined),
+    new IdbSnapshotStore().only().catch(() => undefined),
+  ]);
+  return { ...(manifest && { manifest }), ...(snapshot && { snapshot }) };
 }

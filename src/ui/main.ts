@@ -1,10 +1,8 @@
-import * as Comlink from 'comlink';
 import { $, errorMessage, h } from './dom.js';
 import { boot as bootEmbedded, type BerthHandle } from './embed-api.js';
-import { defaultGuestUrl } from './engine-client.js';
 import { FilesPanel } from './files.js';
 import { Panels } from './panels.js';
-import type { BootProgress, WorkerBootOptions } from './playground-api.js';
+import type { BootProgress } from './playground-api.js';
 import { playgroundEngine } from './playground-engine.js';
 import { announceEngineHost, answerPortRequests, registerServiceWorker } from './port-bridge.js';
 import { openPortInNewTab, PreviewPane } from './preview.js';
@@ -40,7 +38,7 @@ function playground(): void {
   const status = $('#status');
   const bar = $<HTMLProgressElement>('#progress');
   const newTab = $<HTMLButtonElement>('#new-tab');
-  const { engine, snapshot: snapshotRead } = playgroundEngine();
+  const { engine, booted: engineBooted, onProgress } = playgroundEngine();
   const tabs = new TerminalTabs(engine, $('#tabs'), newTab, $('#terminals'));
   const files = new FilesPanel(engine);
   const preview = new PreviewPane();
@@ -91,16 +89,12 @@ function playground(): void {
 
   void (async () => {
     try {
-      const snapshot = await snapshotRead;
-      const options: WorkerBootOptions = { guestUrl: defaultGuestUrl(), mirrors, corsProxy, ...(snapshot && { snapshot }) };
-      const { bootMs, restored, notice } = await engine.boot(
-        Comlink.proxy((p: BootProgress) => {
-          const [label, pct] = STAGES[p.stage];
-          status.textContent = `${label}… ${(p.elapsedMs / 1000).toFixed(1)} s`;
-          bar.value = pct;
-        }),
-        snapshot ? Comlink.transfer(options, [snapshot.data.buffer]) : options,
-      );
+      onProgress((p) => {
+        const [label, pct] = STAGES[p.stage];
+        status.textContent = `${label}… ${(p.elapsedMs / 1000).toFixed(1)} s`;
+        bar.value = pct;
+      });
+      const { bootMs, restored, notice } = await engineBooted;
       status.textContent = `Ready in ${(bootMs / 1000).toFixed(1)} s${restored ? ' (restored from snapshot)' : ''} — try: docker run --rm busybox echo hello`;
       document.body.dataset['state'] = 'ready';
       document.body.dataset['boot'] = restored ? 'restored' : 'cold';

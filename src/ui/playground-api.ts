@@ -24,6 +24,8 @@ export interface WorkerBootOptions {
   corsProxy?: string;
   /** The stored VM snapshot, when the page has read it already (transferred, not copied). */
   snapshot?: PrefetchedSnapshot;
+  /** The guest manifest's bytes, when the page has read them already. */
+  manifest?: Uint8Array;
 }
 
 export interface BootResult {

@@ -14,8 +14,12 @@ export interface GuestManifest {
 export interface ArtifactSource {
   /** Where the artifacts come from, for messages. */
   readonly location: string;
-  /** Reads one artifact by its path relative to the guest folder; rejects with a NotFound-shaped error. */
-  read(path: string): Promise<Uint8Array>;
+  /**
+   * Reads one artifact by its path relative to the guest folder; rejects with
+   * a NotFound-shaped error. `sha256`, when given, is the manifest's hash of
+   * it: a source may use it to serve the bytes from a cache (they cannot change).
+   */
+  read(path: string, sha256?: string): Promise<Uint8Array>;
 }
 
 export const GUEST_BUILD_COMMAND = 'npm run build:guest';
@@ -41,20 +45,45 @@ export async function readManifest(source: ArtifactSource): Promise<GuestManifes
   return manifest;
 }
 
-/** Reads an artifact, turning a missing file into the error that names the build command. */
-export async function readArtifact(source: ArtifactSource, path: string): Promise<Uint8Array> {
+/**
+ * Reads an artifact the manifest lists (by its hash, so a cache may answer),
+ * turning a missing file into the error that names the build command.
+ */
+export async function readArtifact(source: ArtifactSource, path: string, manifest?: GuestManifest): Promise<Uint8Array> {
   try {
-    return await source.read(path);
+    return await source.read(path, manifest?.artifacts[path]?.sha256);
   } catch {
     throw new GuestNotBuiltError(source.location, path);
   }
 }
 
-/** Artifacts served over HTTP (the page, or any static host). */
+/**
+ * Artifacts served over HTTP (the page, or any static host). An artifact
+ * read by its hash is asked for as `<path>?v=<sha256>`: static hosts ignore
+ * the query, and the page's service worker answers such URLs from its cache
+ * (public/sw.js). `manifest`: the manifest's bytes when the caller has just
+ * read them (the page hands them to its worker), else fetched once.
+ */
 export class UrlArtifactSource implements ArtifactSource {
-  constructor(readonly location: string) {}
-  async read(path: string): Promise<Uint8Array> {
+  private manifest: Promise<Uint8Array> | undefined;
+
+  constructor(
+    readonly location: string,
+    options: { manifest?: Uint8Array } = {},
+  ) {
+    if (options.manifest) this.manifest = Promise.resolve(options.manifest);
+  }
+
+  read(path: string, sha256?: string): Promise<Uint8Array> {
+    if (path !== 'manifest.json') return this.fetch(path, sha256);
+    this.manifest ??= this.fetch(path);
+    this.manifest.catch(() => (this.manifest = undefined)); // a failed read is tried again
+    return this.manifest;
+  }
+
+  private async fetch(path: string, sha256?: string): Promise<Uint8Array> {
     const url = new URL(path, this.location.endsWith('/') ? this.location : `${this.location}/`);
+    if (sha256) url.searchParams.set('v', sha256);
     const res = await fetch(url);
     if (!res.ok) throw new Error(`GET ${url}: ${res.status}`);
     return new Uint8Array(await res.arrayBuffer());

@@ -3,11 +3,14 @@
  * wrapper over v86's `fs9p` (lib/filesystem.js), whose calls take inode ids.
  */
 
+import { STATUS_ON_STORAGE, type V86FileStorage } from './host-files.js';
+
 /** The part of v86's FS object we use. */
 export interface V86FileSystem {
   SearchPath(path: string): { id: number; parentid: number; name: string };
   Search(parentid: number, name: string): number;
   CreateDirectory(name: string, parentid: number): number;
+  CreateFile(name: string, parentid: number): number;
   CreateBinaryFile(name: string, parentid: number, data: Uint8Array): Promise<number>;
   CreateSymlink(name: string, parentid: number, target: string): number;
   CreateNode(name: string, parentid: number, major: number, minor: number): number;
@@ -20,6 +23,8 @@ export interface V86FileSystem {
   ChangeSize(id: number, size: number): Promise<void>;
   Write(id: number, offset: number, count: number, data: Uint8Array): Promise<void>;
   read_file(path: string): Promise<Uint8Array | null>;
+  /** Where the bytes of "on storage" inodes are (host-files.ts replaces it). */
+  storage: V86FileStorage;
 }
 
 export interface V86Inode {
@@ -35,6 +40,8 @@ export interface V86Inode {
   major: number;
   minor: number;
   direntries: Map<string, number>;
+  status: number;
+  sha256sum: string;
 }
 
 export const S_IFMT = 0o170000;
@@ -120,6 +127,22 @@ export class GuestFs {
     const { parent, name } = this.parentOf(path);
     await this.removeEntry(parent, name);
     const id = await this.raw.CreateBinaryFile(name, parent, data);
+    this.applyMeta(id, S_IFREG, { mode: 0o644, uid: 0, gid: 0, ...meta });
+    return id;
+  }
+
+  /**
+   * A regular file whose bytes v86 reads from its file storage by `sha256`
+   * (host-files.ts) instead of keeping them in its state.
+   */
+  async writeStoredFile(path: string, sha256: string, size: number, meta: FileMeta = {}): Promise<number> {
+    const { parent, name } = this.parentOf(path);
+    await this.removeEntry(parent, name);
+    const id = this.raw.CreateFile(name, parent);
+    const inode = this.raw.GetInode(id);
+    inode.status = STATUS_ON_STORAGE;
+    inode.sha256sum = sha256;
+    inode.size = size;
     this.applyMeta(id, S_IFREG, { mode: 0o644, uid: 0, gid: 0, ...meta });
     return id;
   }

@@ -4,6 +4,7 @@ import { readArtifact, readManifest, type ArtifactSource, type GuestManifest } f
 import type { ConsolePort } from './channel.js';
 import { CHUNK_SIZE } from './protocol.js';
 import { GuestFs, type V86FileSystem } from './guest-fs.js';
+import { HostFileStorage } from './host-files.js';
 import { DEFAULT_MEMORY_MIB, snapshotKey } from './snapshot-key.js';
 import { GuestNetwork, netDeviceOptions, UPLINK_CMDLINE, type GuestNetworkOptions, type V86FetchAdapter } from './guest-network.js';
 
@@ -35,8 +36,9 @@ export interface BootProgress {
 /**
  * 2: the guest has a network card (snapshots without one cannot be restored into an emulator with one).
  * 3: 256 KiB of VGA memory instead of 2 MiB (v86 stores it whole in every state; the guest has no screen).
+ * 4: the system image's bytes are not in the state (host-files.ts); the artifact supplies them.
  */
-export const SNAPSHOT_FORMAT = 3;
+export const SNAPSHOT_FORMAT = 4;
 
 interface SnapshotHeader {
   format: number;
@@ -125,6 +127,47 @@ function skipZeroingFreshMemory(emulator: unknown): void {
   };
 }
 
+/**
+ * In a browser, v86 paces its main loop through a second worker it starts
+ * for timers (register_yield: a Worker from a blob URL, one message there and
+ * back per tick). Its start-up came before the first tick of every guest
+ * (~30–60 ms in Chromium on 2 cores, where the restored guest sat idle) and
+ * costs two thread hops per tick. In our own worker nothing throttles timers,
+ * so ticks go through a MessageChannel of this thread (zero delay) or
+ * setTimeout (a delay), as v86 itself does in Node. Relies on v86 internals
+ * (continue_init's first argument, yield/yield_callback/unregister_yield);
+ * steps aside when they are not there or in Node.
+ */
+function yieldInThisThread(emulator: unknown): void {
+  // v86 itself asks the same (Node: setImmediate and setTimeout, no timer worker).
+  if (typeof (globalThis as { process?: unknown }).process !== 'undefined') return;
+  const v = emulator as { continue_init?: (inner: V86Main, ...rest: unknown[]) => unknown };
+  const continueInit = v.continue_init;
+  if (typeof continueInit !== 'function') return;
+  v.continue_init = function (this: unknown, inner, ...rest) {
+    if (inner && typeof inner.yield === 'function' && typeof inner.yield_callback === 'function' && typeof inner.unregister_yield === 'function') {
+      inner.unregister_yield(); // the timer worker
+      const channel = new MessageChannel();
+      channel.port1.onmessage = (e: MessageEvent<number>) => inner.yield_callback(e.data);
+      // A timer's tick also runs from the channel: ticks run from timers would nest, and
+      // browsers stretch nested timers to ≥ 4 ms.
+      inner.yield = (t: number, tick: number) => {
+        if (t < 1) channel.port2.postMessage(tick);
+        else setTimeout(() => channel.port2.postMessage(tick), t);
+      };
+      inner.unregister_yield = () => channel.port1.close();
+    }
+    return continueInit.call(this, inner, ...rest);
+  };
+}
+
+interface V86Main {
+  yield(t: number, tick: number): void;
+  yield_callback(tick: number): void;
+  unregister_yield(): void;
+  cpu?: V86Cpu;
+}
+
 interface V86Cpu {
   zero_memory: (offset: number, length: number) => void;
   memory_size?: Uint32Array;
@@ -194,6 +237,8 @@ export const SYSTEM_IMAGE_PATH = '/guest/system.img';
 export class GuestVM {
   readonly agent: AgentClient;
   private fsWrapper: GuestFs | undefined;
+  /** v86's file storage, with the system image's bytes (attachSystemImage). */
+  private hostFiles: HostFileStorage | undefined;
   private readonly networkWrapper: GuestNetwork;
   readonly manifest: GuestManifest;
   private serialLog = '';
@@ -267,18 +312,27 @@ export class GuestVM {
     if (header.format !== SNAPSHOT_FORMAT || header.key !== snapshotKey(manifest, memoryMiB)) {
       throw new SnapshotError('stale', 'the snapshot was made from other guest artifacts, v86 version or memory size');
     }
-    const [bios] = await Promise.all([readArtifact(options.artifacts, 'bios.bin')]);
+    const biosRead = readArtifact(options.artifacts, 'bios.bin', manifest); // while the state is checked
+    biosRead.catch(() => {});
     progress('emulator');
     const stateBytes = whole.slice(nl + 1);
     if (stateCheck(stateBytes) !== header.check) throw new SnapshotError('corrupt', 'the snapshot does not match its checksum (damaged in storage)');
+    const bios = await biosRead;
     const state = stateBytes.buffer;
     const emulator = new V86({
       ...emulatorOptions(options, memoryMiB),
-      bios: { buffer: toArrayBuffer(bios!) },
+      bios: { buffer: toArrayBuffer(bios) },
       initial_state: { buffer: state },
     } as unknown as ConstructorParameters<typeof V86>[0]) as unknown as V86Emulator;
     skipZeroingFreshMemory(emulator);
+    yieldInThisThread(emulator);
+
     const vm = new GuestVM(emulator, manifest, memoryMiB, header.agent);
+    // The system image is not in the snapshot (host-files.ts): the guest reads it from the artifact,
+    // loaded once the guest answers (its 9 MB read slowed the restore when it ran alongside),
+    // or at the guest's first read of it if that comes sooner. Attached before the guest runs:
+    // v86 restores the state, starts the CPU, then says it has loaded.
+    emulator.add_listener('emulator-loaded', () => vm.attachSystemImage(() => readArtifact(options.artifacts, 'system.img', manifest)));
     vm.watchSerial(options, () => progress('kernel'));
     progress('agent');
     try {
@@ -287,6 +341,7 @@ export class GuestVM {
       await vm.stop();
       throw e instanceof SnapshotError ? e : new SnapshotError('unresponsive', (e as Error).message);
     }
+    vm.hostFiles?.load(manifest.artifacts['system.img']!.sha256);
     progress('ready');
     return vm;
   }
@@ -298,7 +353,7 @@ export class GuestVM {
     const manifest = await readManifest(options.artifacts);
     const memoryMiB = options.memoryMiB ?? DEFAULT_MEMORY_MIB;
     const [bios, bzimage, initrd, system] = await Promise.all(
-      ['bios.bin', 'bzImage', 'initramfs.img', 'system.img'].map((p) => readArtifact(options.artifacts, p)),
+      ['bios.bin', 'bzImage', 'initramfs.img', 'system.img'].map((p) => readArtifact(options.artifacts, p, manifest)),
     );
     progress('emulator');
     const emulator = new V86({
@@ -310,13 +365,15 @@ export class GuestVM {
       cmdline: options.cmdline ?? DEFAULT_CMDLINE,
     } as unknown as ConstructorParameters<typeof V86>[0]) as unknown as V86Emulator;
 
+    yieldInThisThread(emulator);
     const vm = new GuestVM(emulator, manifest, memoryMiB);
     vm.watchSerial(options, () => progress('kernel'));
     const seeded = new Promise<void>((resolve, reject) => {
       emulator.add_listener('emulator-loaded', () => {
+        vm.attachSystemImage(() => Promise.resolve(system!));
         vm.fs.mkdirp(SYSTEM_IMAGE_PATH.slice(0, SYSTEM_IMAGE_PATH.lastIndexOf('/')));
         vm.fs
-          .writeFile(SYSTEM_IMAGE_PATH, system!, { mode: 0o444 })
+          .writeStoredFile(SYSTEM_IMAGE_PATH, manifest.artifacts['system.img']!.sha256, system!.length, { mode: 0o444 })
           .then(() => emulator.run())
           .then(resolve, reject);
       });
@@ -348,6 +405,20 @@ export class GuestVM {
     }
     progress('ready');
     return vm;
+  }
+
+  /**
+   * The bytes behind the system image's 9p file, which v86 reads from its
+   * file storage rather than its state (host-files.ts): snapshots leave it
+   * out. A guest whose image cannot be had is stopped with the reason, since
+   * its reads of it would wait forever.
+   */
+  private attachSystemImage(load: () => Promise<Uint8Array>): void {
+    const fs = this.fs.raw;
+    this.hostFiles = fs.storage = new HostFileStorage(fs.storage);
+    this.hostFiles.add(this.manifest.artifacts['system.img']!.sha256, load, (e) =>
+      this.die(new GuestDiedError(`The guest's system image (system.img) could not be read: ${e.message}`, this.serialLog)),
+    );
   }
 
   /** The 9p tree (v86 creates it only once the emulator has loaded). */
