@@ -31,7 +31,7 @@ export async function benchEngine(n = 5): Promise<EngineBench> {
   const { FolderArtifactSource, v86WasmPath } = await import('../src/node/folder-artifacts.js');
   const opts = { artifacts: new FolderArtifactSource(), wasmPath: v86WasmPath() };
   const base = await GuestVM.boot(opts);
-  const snapshot = await base.captureSnapshot(); // raw, as the Node daemon stores it
+  const snapshot = await base.snapshot(); // compressed, as the daemon and the page store it
   await base.stop();
   const restores: number[] = [];
   for (let i = 0; i < n; i++) {

@@ -23,7 +23,7 @@ const network = await benchNetwork(runs);
 
 const rows: Array<[string, string, string]> = [
   ['cold boot to agent-ready (Node)', fmtMs(engine.coldBootMs), 'target ≤ 1500 ms'],
-  [`snapshot restore to ready (Node, ${engine.snapshotMB.toFixed(0)} MB raw)`, fmtMs(engine.restoreMs), 'target ≤ 300 ms'],
+  [`snapshot restore to ready (Node, ${engine.snapshotMB.toFixed(1)} MB zstd)`, fmtMs(engine.restoreMs), 'target ≤ 300 ms'],
   ['run --rm busybox true, first runs on a new guest', fmtMs(engine.runTrueFirstMs), '(v86 JIT still cold)'],
   ['run --rm busybox true, warm (after 10 more)', fmtMs(engine.runTrueMs), 'target ≤ 350 ms'],
   [`unpack ${images.unpackLayerMB.toFixed(0)} MB layer into 9p`, fmtRate(images.unpackMBps), 'target ≥ 50 MB/s'],

@@ -180,6 +180,19 @@ async function requestPublishedPort(hostPort: number, request: PortRequest): Pro
   }
 }
 
+/** Compresses a captured snapshot in a worker of its own (snapshot-compressor.ts); the bytes are handed over, not copied. */
+function compressInWorker(raw: Uint8Array): Promise<Uint8Array> {
+  const worker = new Worker(new URL('./snapshot-compressor.ts', import.meta.url), { type: 'module', name: 'berth-snapshot-compressor' });
+  return new Promise<Uint8Array>((resolve, reject) => {
+    worker.onmessage = (e: MessageEvent<{ ok: true; packed: Uint8Array } | { ok: false; message: string }>) => {
+      if (e.data.ok) resolve(e.data.packed);
+      else reject(new Error(e.data.message));
+    };
+    worker.onerror = (e) => reject(new Error(`the snapshot compressor failed: ${e.message || 'it did not start'}`));
+    worker.postMessage(raw, [raw.buffer]);
+  }).finally(() => worker.terminate());
+}
+
 // The emulator compiles as soon as the worker loads, while the page reads the snapshot.
 const wasmPath = new URL(wasmUrl, self.location.href).href;
 const wasmModule = WebAssembly.compileStreaming(fetch(wasmPath)).catch(async () =>
@@ -201,6 +214,7 @@ const api: PlaygroundApi = {
     const started = await startGuest(
       { artifacts, wasmPath, wasmModule, onProgress, network: { corsProxy: (corsProxy = options.corsProxy ?? corsProxy) } },
       new IdbSnapshotStore(options.snapshot),
+      compressInWorker,
     );
     try {
       await imported;

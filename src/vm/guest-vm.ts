@@ -4,6 +4,7 @@ import { readArtifact, readManifest, type ArtifactSource, type GuestManifest } f
 import type { ConsolePort } from './channel.js';
 import { CHUNK_SIZE } from './protocol.js';
 import { GuestFs, type V86FileSystem } from './guest-fs.js';
+import { compressSnapshot, joinSnapshot, SNAPSHOT_FORMAT, splitSnapshot, stateCheck, type SnapshotHeader } from './snapshot-format.js';
 import { HostFileStorage } from './host-files.js';
 import { DEFAULT_MEMORY_MIB, snapshotKey } from './snapshot-key.js';
 import { GuestNetwork, netDeviceOptions, UPLINK_CMDLINE, type GuestNetworkOptions, type V86FetchAdapter } from './guest-network.js';
@@ -33,38 +34,6 @@ export interface BootProgress {
   elapsedMs: number;
 }
 
-/**
- * 2: the guest has a network card (snapshots without one cannot be restored into an emulator with one).
- * 3: 256 KiB of VGA memory instead of 2 MiB (v86 stores it whole in every state; the guest has no screen).
- * 4: the system image's bytes are not in the state (host-files.ts); the artifact supplies them.
- */
-export const SNAPSHOT_FORMAT = 4;
-
-interface SnapshotHeader {
-  format: number;
-  key: string;
-  agent: { consumed: number; hello: Array<[string, string]> };
-  /** stateCheck() of the state: raw snapshots have no gzip CRC to catch a damaged file. */
-  check: number;
-}
-
-/**
- * A fast checksum of the emulator state (~15 ms for 40 MB): each 32-bit word
- * goes through a bijective mix, so any single changed word changes the result.
- * Guards against damaged storage, not against tampering.
- */
-export function stateCheck(bytes: Uint8Array): number {
-  if (bytes.byteOffset % 4) bytes = bytes.slice();
-  const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
-  let h = 0x811c9dc5;
-  for (let i = 0; i < words.length; i++) {
-    h = Math.imul(h ^ words[i]!, 0x9e3779b1);
-    h ^= h >>> 15;
-  }
-  for (let i = words.length << 2; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x9e3779b1);
-  return h >>> 0;
-}
-
 export class SnapshotError extends Error {
   override readonly name = 'SnapshotError';
   constructor(
@@ -91,11 +60,6 @@ function emulatorOptions(options: GuestVMOptions, memoryMiB: number) {
     disable_mouse: true,
     disable_speaker: true,
   };
-}
-
-/** gzip of a captured snapshot: what is stored and what restore() takes. */
-export async function compressSnapshot(raw: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await new Response(new Blob([raw as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream('gzip'))).arrayBuffer());
 }
 
 /** Below this, v86 writes its BIOS set-up into guest memory before a state is restored. */
@@ -259,7 +223,8 @@ export class GuestVM {
 
   /**
    * Saves the whole guest (memory, devices, the 9p tree) while the agent is
-   * idle, gzip-compressed, with what the host side must remember of it.
+   * idle, with what the host side must remember of it, compressed: what is
+   * stored (snapshot-format.ts).
    */
   async snapshot(): Promise<Uint8Array> {
     return compressSnapshot(await this.captureSnapshot());
@@ -267,18 +232,14 @@ export class GuestVM {
 
   /**
    * The fast half of snapshot(): captures the state (a fraction of a second)
-   * so the guest can go on at once; compressSnapshot() can follow later.
+   * so the guest can go on at once; compressSnapshot() can follow later,
+   * elsewhere. restore() takes either.
    */
   async captureSnapshot(): Promise<Uint8Array> {
     for (let i = 0; i < 200 && !this.agent.quiescent; i++) await new Promise((r) => setTimeout(r, 10));
     if (!this.agent.quiescent) throw new SnapshotError('busy', 'the guest is busy (processes or requests in flight); snapshot it when idle');
     const state = new Uint8Array(await this.emulator.save_state());
-    const header: SnapshotHeader = { format: SNAPSHOT_FORMAT, key: snapshotKey(this.manifest, this.memoryMiB), agent: this.agent.snapshotState(), check: stateCheck(state) };
-    const head = new TextEncoder().encode(`${JSON.stringify(header)}\n`);
-    const whole = new Uint8Array(head.length + state.length);
-    whole.set(head);
-    whole.set(state, head.length);
-    return whole;
+    return joinSnapshot({ format: SNAPSHOT_FORMAT, key: snapshotKey(this.manifest, this.memoryMiB), agent: this.agent.snapshotState() }, state);
   }
 
   /**
@@ -293,29 +254,16 @@ export class GuestVM {
     progress('artifacts');
     const manifest = await readManifest(options.artifacts);
     const memoryMiB = options.memoryMiB ?? DEFAULT_MEMORY_MIB;
-    let whole = options.snapshot;
-    // Stored snapshots are raw (gunzip of 40 MB cost ~0.4 s of every restore); gzip ones still load.
-    if (whole[0] === 0x1f && whole[1] === 0x8b) {
-      try {
-        whole = new Uint8Array(await new Response(new Blob([whole as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('gzip'))).arrayBuffer());
-      } catch (e) {
-        throw new SnapshotError('corrupt', `the snapshot cannot be decompressed: ${(e as Error).message}`);
-      }
-    }
-    const nl = whole.indexOf(10);
-    let header: SnapshotHeader;
-    try {
-      header = JSON.parse(new TextDecoder().decode(whole.subarray(0, nl))) as SnapshotHeader;
-    } catch {
-      throw new SnapshotError('corrupt', 'the snapshot has no readable header');
-    }
+    // The state as stored: raw, or zstd (v86 reads that itself as it restores).
+    const { header, state: stored } = splitSnapshot(options.snapshot);
+    if (!header) throw new SnapshotError('corrupt', 'the snapshot has no readable header');
     if (header.format !== SNAPSHOT_FORMAT || header.key !== snapshotKey(manifest, memoryMiB)) {
       throw new SnapshotError('stale', 'the snapshot was made from other guest artifacts, v86 version or memory size');
     }
     const biosRead = readArtifact(options.artifacts, 'bios.bin', manifest); // while the state is checked
     biosRead.catch(() => {});
     progress('emulator');
-    const stateBytes = whole.slice(nl + 1);
+    const stateBytes = stored.slice(); // v86 takes an ArrayBuffer of the state alone
     if (stateCheck(stateBytes) !== header.check) throw new SnapshotError('corrupt', 'the snapshot does not match its checksum (damaged in storage)');
     const bios = await biosRead;
     const state = stateBytes.buffer;

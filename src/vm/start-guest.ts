@@ -1,5 +1,6 @@
 import { readManifest } from './artifacts.js';
 import { GuestVM, SnapshotError, type GuestVMOptions } from './guest-vm.js';
+import { compressSnapshot } from './snapshot-format.js';
 import { DEFAULT_MEMORY_MIB, snapshotKey } from './snapshot-key.js';
 
 /** Where snapshots are kept: a folder in Node, IndexedDB in the browser. */
@@ -24,7 +25,12 @@ export interface StartedGuest {
  * boots it cold and saves a snapshot for next time. A corrupt or stale
  * snapshot is deleted and reported, never fatal.
  */
-export async function startGuest(options: GuestVMOptions, store?: SnapshotStore): Promise<StartedGuest> {
+export async function startGuest(
+  options: GuestVMOptions,
+  store?: SnapshotStore,
+  /** Turns a captured snapshot into what is stored (the page does it in a worker of its own). */
+  compress: (raw: Uint8Array) => Promise<Uint8Array> = compressSnapshot,
+): Promise<StartedGuest> {
   if (!store) return { vm: await GuestVM.boot(options), restored: false, saved: Promise.resolve() };
   const manifest = await readManifest(options.artifacts);
   const key = snapshotKey(manifest, options.memoryMiB ?? DEFAULT_MEMORY_MIB);
@@ -40,13 +46,12 @@ export async function startGuest(options: GuestVMOptions, store?: SnapshotStore)
     }
   }
   const vm = await GuestVM.boot(options);
-  // Capture now, while the guest is idle (a fraction of a second); store in the background.
-  // Uncompressed (~24 MB, checksummed): gunzip cost more of a restore than reading the extra bytes.
+  // Capture now, while the guest is idle (a fraction of a second); compress and store in the
+  // background, after the caller has the guest.
   let saved: Promise<void>;
   try {
     const raw = await vm.captureSnapshot();
-    // After the caller has the guest: storing copies the bytes (tens of ms for IndexedDB's clone).
-    saved = new Promise((resolve) => setTimeout(resolve, 0)).then(() => store.put(key, raw));
+    saved = new Promise((resolve) => setTimeout(resolve, 0)).then(async () => store.put(key, await compress(raw)));
   } catch (e) {
     saved = Promise.reject(e as Error);
   }

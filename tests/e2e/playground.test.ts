@@ -51,7 +51,24 @@ describe('the playground page in Chromium', () => {
     expect(await screen(1)).not.toContain('hello-from-berth');
     await page.screenshot({ path: join(SHOTS, 'playground-second-tab.png') });
 
-    // The first visit saved a snapshot; a reload restores it.
+    // The first visit saved a snapshot, compressed (zstd after the header line); a reload restores it.
+    await page.waitForSelector('body[data-snapshot="saved"]', { timeout: 60_000 });
+    const stored = await page.evaluate(async () => {
+      const db = await new Promise<IDBDatabase>((res, rej) => {
+        const r = indexedDB.open('berth-snapshots');
+        r.onsuccess = () => res(r.result);
+        r.onerror = () => rej(r.error);
+      });
+      const values = await new Promise<Uint8Array[]>((res) => {
+        const r = db.transaction('snapshots').objectStore('snapshots').getAll();
+        r.onsuccess = () => res(r.result as Uint8Array[]);
+      });
+      db.close();
+      return values.map((v) => ({ size: v.length, magic: [...v.subarray(v.indexOf(10) + 1, v.indexOf(10) + 5)] }));
+    });
+    expect(stored).toHaveLength(1);
+    expect(stored[0]!.magic).toEqual([0x28, 0xb5, 0x2f, 0xfd]);
+    expect(stored[0]!.size).toBeLessThan(10_000_000);
     await page.reload();
     await page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 90_000 });
     expect(await page.getAttribute('body', 'data-boot')).toBe('restored');

@@ -60,6 +60,10 @@ describe('snapshots', () => {
     const snap = await cold.vm.snapshot();
     const raw = await cold.vm.captureSnapshot();
     await cold.vm.stop();
+    // Stored compressed: a zstd frame after the header line, a third of the captured size or less.
+    const state = snap.subarray(snap.indexOf(10) + 1);
+    expect([...state.subarray(0, 4)]).toEqual([0x28, 0xb5, 0x2f, 0xfd]);
+    expect(snap.length).toBeLessThan(raw.length / 2);
     const vm = await VM.restore({ ...opts, snapshot: snap });
     try {
       const engine = new Engine(vm, cold.images);
