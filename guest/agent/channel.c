@@ -22,6 +22,7 @@ static int accepted_type(uint8_t t)
 	case BR_PING: case BR_EXEC: case BR_STDIN: case BR_STDIN_EOF:
 	case BR_SIGNAL: case BR_RESIZE: case BR_MOUNT: case BR_UMOUNT:
 	case BR_CLIENT_STDOUT: case BR_CLIENT_STDERR: case BR_CLIENT_EXIT: case BR_CLIENT_RAW:
+	case BR_CLIENT_WANT_STDIN:
 		return 1;
 	}
 	return 0;

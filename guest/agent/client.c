@@ -2,8 +2,11 @@
  *
  * A thin client: it sends its argv, cwd and a few environment variables to
  * the agent's docker socket (BR_DOCKER_SOCKET, or $BERTH_DOCKER_SOCKET) as
- * CLIENT_OPEN, then relays stdin, terminal size changes and signals one
- * way, stdout, stderr, raw-mode switches and the exit status the other. The
+ * CLIENT_OPEN, then relays terminal size changes, signals and (once the
+ * host asks for it with CLIENT_WANT_STDIN) stdin one way, stdout, stderr,
+ * raw-mode switches and the exit status the other. Stdin the command does
+ * not read stays unread, as with docker without -i: keys typed meanwhile
+ * reach the shell afterwards, and a `while read` loop keeps its lines. The
  * host runs the command; see docs/protocol.md, "Client sessions", and
  * protocol.h for the readings of it made here.
  *
@@ -39,7 +42,8 @@ extern char **environ;
 struct client {
 	int sock;
 	int sock_broken; /* writing to the agent failed: only read what is left */
-	int stdin_open; /* still reading stdin */
+	int stdin_open; /* reading stdin: the host asked, and it has not ended */
+	int stdin_asked; /* CLIENT_WANT_STDIN came (once is enough) */
 	int out_dead[3]; /* [1], [2]: writing there failed (EPIPE): discard */
 	struct buf in; /* bytes from the agent, not parsed yet */
 	struct buf frame; /* one frame being sent */
@@ -180,6 +184,11 @@ static void on_frame(struct client *c, const struct frame *f)
 		int32_t st = (int32_t)get_u32(f->payload);
 		finish(st < 0 || st > 255 ? 255 : st, NULL);
 	}
+	case BR_CLIENT_WANT_STDIN:
+		if (!c->stdin_asked && !c->sock_broken)
+			c->stdin_open = 1;
+		c->stdin_asked = 1;
+		break;
 	case BR_CLIENT_RAW:
 		if (f->len < 1)
 			finish(EXIT_ENGINE, "bad data from the Berth engine");
@@ -260,7 +269,7 @@ static void on_signals(struct client *c, int sigfd)
 
 int client_main(int argc, char **argv)
 {
-	struct client c = { .sock = -1, .stdin_open = 1 };
+	struct client c = { .sock = -1 };
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const char *path = getenv("BERTH_DOCKER_SOCKET");
 	sigset_t sigs;

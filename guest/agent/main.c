@@ -51,6 +51,7 @@ static void on_frame(void *ctx, uint8_t type, uint32_t id, const uint8_t *p, uin
 	case BR_MOUNT: mounts_mount(ag, id, p, len); break;
 	case BR_UMOUNT: mounts_umount(ag, id, p, len); break;
 	case BR_CLIENT_STDOUT: case BR_CLIENT_STDERR: case BR_CLIENT_EXIT: case BR_CLIENT_RAW:
+	case BR_CLIENT_WANT_STDIN:
 		sessions_host_frame(ag, type, id, p, len);
 		break;
 	}

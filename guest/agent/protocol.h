@@ -54,6 +54,9 @@
  *    nothing: CLIENT_SIGNAL 1 + CLIENT_STDIN_EOF only follow a relayed OPEN.
  *  - Host frames for a session that is unknown, gone, or already got its
  *    CLIENT_EXIT are dropped silently.
+ *  - The client reads its stdin only after CLIENT_WANT_STDIN (the command
+ *    reads it: run -i, load, login); until then it leaves it unread, for
+ *    whoever reads it next (the shell's type-ahead, a `while read` loop).
  *  - The client: a signal while its terminal is raw cannot be ^C (ISIG is
  *    off), so it came from kill(1) or a hangup: the client restores the
  *    terminal and exits 128+N (the agent then tells the host SIGHUP). A
@@ -102,6 +105,7 @@ enum br_type {
 	BR_CLIENT_RESIZE = 0x36,
 	BR_CLIENT_RAW = 0x37,
 	BR_CLIENT_SIGNAL = 0x38,
+	BR_CLIENT_WANT_STDIN = 0x39,
 	BR_OK = 0x7E,
 	BR_ERROR = 0x7F,
 };

@@ -29,7 +29,7 @@ HELLO, PING, PONG, ACK = 0x01, 0x02, 0x03, 0x04
 EXEC, STARTED, STDIN, STDIN_EOF, STDOUT, STDERR, EXIT = 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16
 SIGNAL, RESIZE, STDIN_ACK, MOUNT, UMOUNT, OK, ERROR = 0x17, 0x18, 0x19, 0x20, 0x21, 0x7E, 0x7F
 C_OPEN, C_STDIN, C_STDIN_EOF, C_STDOUT, C_STDERR = 0x30, 0x31, 0x32, 0x33, 0x34
-C_EXIT, C_RESIZE, C_RAW, C_SIGNAL = 0x35, 0x36, 0x37, 0x38
+C_EXIT, C_RESIZE, C_RAW, C_SIGNAL, C_WANT_STDIN = 0x35, 0x36, 0x37, 0x38, 0x39
 SESSION_BIT = 0x80000000
 MAX_PAYLOAD = 65536
 PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -612,8 +612,10 @@ def client_tests(t, a, agent_path, tmp, sock):
             and env == ["DOCKER_CONFIG=/cfg", "DOCKER_HOST=unix:///x", "TERM=xterm-test"]
             and not [k for k, _ in tl if k in "to"], (hex(sid or 0), tl))
     t.check("client: session id has the high bit set", sid is not None and sid & SESSION_BIT, sid)
+    t.check("client: stdin not read before CLIENT_WANT_STDIN", a.take_id(sid, 0.3) is None, a.frames)
+    a.send(frame(C_WANT_STDIN, sid, b""))
     f = a.take_id(sid)
-    t.check("client: stdin /dev/null gives CLIENT_STDIN_EOF", f and f[0] == C_STDIN_EOF, f)
+    t.check("client: after CLIENT_WANT_STDIN, stdin /dev/null gives CLIENT_STDIN_EOF", f and f[0] == C_STDIN_EOF, f)
     a.send(frame(C_STDOUT, sid, b"hello\n") + frame(C_STDERR, sid, b"oops\n") + frame(C_EXIT, sid, struct.pack("<i", 3)))
     rc, out, err = wait_exit(p)
     t.check("client: prints CLIENT_STDOUT/STDERR, exits with CLIENT_EXIT 3", (rc, out, err) == (3, b"hello\n", b"oops\n"),
@@ -624,6 +626,7 @@ def client_tests(t, a, agent_path, tmp, sock):
     data = b"line one\n" + random.Random(3).randbytes(100000)
     p = start_client(bindir, sock, ["exec", "-i", "c1", "cat"], stdin=subprocess.PIPE)
     sid, tl = take_open(a)
+    a.send(frame(C_WANT_STDIN, sid, b"") + frame(C_WANT_STDIN, sid, b""))  # twice: harmless
     p.stdin.write(data)
     p.stdin.close()
     got, sizes, f = b"", [], None
@@ -638,6 +641,18 @@ def client_tests(t, a, agent_path, tmp, sock):
     a.send(frame(C_EXIT, sid, struct.pack("<i", 0)))
     rc, _, _ = wait_exit(p)
     t.check("client: EXIT 0", rc == 0, rc)
+
+    # Stdin the command never asked for stays for the next reader (docker without -i).
+    r, w = os.pipe()
+    os.write(w, b"for the shell\n")
+    p = start_client(bindir, sock, ["ps"], stdin=r)
+    sid, _ = take_open(a)
+    a.send(frame(C_EXIT, sid, struct.pack("<i", 0)))
+    rc, _, _ = wait_exit(p)
+    os.close(w)
+    left = os.read(r, 100)
+    os.close(r)
+    t.check("client: unasked stdin left unread for the next reader", rc == 0 and left == b"for the shell\n", (rc, left))
 
     # Big output to a client, then EXIT: all of it is written before the close.
     p = start_client(bindir, sock, ["logs", "big"])
@@ -757,7 +772,7 @@ def pty_client_test(t, a, bindir, sock):
                 time.sleep(0.02)
             return False
 
-        a.send(frame(C_RAW, sid, b"\1"))
+        a.send(frame(C_WANT_STDIN, sid, b"") + frame(C_RAW, sid, b"\1"))
         raw = lflag_wait(False)
         attrs = termios.tcgetattr(slave)
         t.check("pty client: CLIENT_RAW 1 makes the terminal raw", raw and not attrs[3] & termios.ECHO, attrs[3])

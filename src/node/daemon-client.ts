@@ -70,11 +70,16 @@ export async function runViaDaemon(argv: string[]): Promise<number> {
   };
   const onData = (d: Buffer) => send(MsgType.CLIENT_STDIN, new Uint8Array(d));
   const onEnd = () => send(MsgType.CLIENT_STDIN_EOF);
-  // Stdin is read only when it is not a terminal, or once a command asks for it (raw mode).
-  if (!stdinTty) {
+  // Stdin is read only once the command asks for it (run -i, load, login, ...), as docker
+  // does: otherwise it stays for whoever reads it next (a `while read` loop, the shell).
+  let reading = false;
+  const readStdin = () => {
+    if (reading) return;
+    reading = true;
     process.stdin.on('data', onData);
     process.stdin.on('end', onEnd);
-  }
+    process.stdin.resume();
+  };
   const onResize = () => {
     const p = new Uint8Array(4);
     const v = new DataView(p.buffer);
@@ -101,6 +106,7 @@ export async function runViaDaemon(argv: string[]): Promise<number> {
       process.stdout.off('resize', onResize);
       for (const [n, h] of sigHandlers) process.off(n, h);
       process.stdin.off('data', onData);
+      process.stdin.off('end', onEnd);
       process.stdin.pause();
       void queue.then(() => resolve(code));
     };
@@ -116,10 +122,10 @@ export async function runViaDaemon(argv: string[]): Promise<number> {
           if (f.payload[0] === 1 && stdinTty) {
             raw = true;
             process.stdin.setRawMode(true);
-            process.stdin.on('data', onData);
-            process.stdin.on('end', onEnd);
-            process.stdin.resume();
           } else restore();
+          break;
+        case MsgType.CLIENT_WANT_STDIN:
+          readStdin();
           break;
         case MsgType.CLIENT_EXIT:
           exitCode = new DataView(f.payload.buffer, f.payload.byteOffset, 4).getInt32(0, true);

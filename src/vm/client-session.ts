@@ -17,6 +17,8 @@ export interface ClientSession {
   stdout(data: Uint8Array): void;
   stderr(data: Uint8Array): void;
   setRaw(raw: boolean): void;
+  /** The command reads stdin: the client starts relaying it (until then it leaves it unread, as docker does without -i). */
+  wantStdin(): void;
   exit(code: number): void;
 }
 
@@ -73,6 +75,7 @@ export class ClientSessionEndpoint implements ClientSession {
   private queued: Array<(h: ClientInputHandlers) => void> = [];
   private current: ClientInputHandlers | undefined;
   private done = false;
+  private stdinWanted = false;
 
   constructor(
     open: Uint8Array,
@@ -133,6 +136,11 @@ export class ClientSessionEndpoint implements ClientSession {
   }
   setRaw(raw: boolean): void {
     if (!this.done) this.send(MsgType.CLIENT_RAW, new Uint8Array([raw ? 1 : 0]));
+  }
+  wantStdin(): void {
+    if (this.done || this.stdinWanted) return;
+    this.stdinWanted = true;
+    this.send(MsgType.CLIENT_WANT_STDIN);
   }
   exit(code: number): void {
     if (this.done) return;

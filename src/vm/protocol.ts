@@ -41,6 +41,7 @@ export const MsgType = {
   CLIENT_RESIZE: 0x36,
   CLIENT_RAW: 0x37,
   CLIENT_SIGNAL: 0x38,
+  CLIENT_WANT_STDIN: 0x39,
   OK: 0x7e,
   ERROR: 0x7f,
 } as const;

@@ -43,6 +43,17 @@ describe('berth run', () => {
     expect(r.stdout).toBe('1\n/etc\n-e,B,');
   });
 
+  it('reads stdin only for commands that take it: a while-read loop keeps its lines, run -i gets its input', () => {
+    const berthCmd = `"${process.execPath}" "${BIN}"`;
+    const r = spawnSync('/bin/sh', ['-c', `printf 'a\\nb\\n' | while read l; do ${berthCmd} ps -q >/dev/null; echo got-$l; done; echo piped | ${berthCmd} run --rm -i busybox cat`], {
+      encoding: 'utf8',
+      env: { ...process.env, BERTH_CACHE: CACHE, BERTH_STORE: undefined } as NodeJS.ProcessEnv,
+      timeout: 120_000,
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('got-a\ngot-b\npiped\n');
+  });
+
   it('reports a missing command with exit 127', () => {
     const r = berth(['run', '--rm', 'busybox', 'nosuchcommand']);
     expect(r.code).toBe(127);

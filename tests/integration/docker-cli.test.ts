@@ -128,6 +128,14 @@ describe('docker in the guest terminal', () => {
     expect((await docker('frobnicate')).err).toMatch(/'frobnicate' is not a docker command/);
   });
 
+  it('reads stdin only for commands that take it: a while-read loop keeps its lines, run -i gets its input', async () => {
+    const out = await engine.vm.agent.runChecked(
+      ['/bin/sh', '-c', "printf 'a\\nb\\n' | while read l; do docker ps -q >/dev/null; echo got-$l; done; echo piped | docker run --rm -i busybox cat"],
+      { env: { PATH: '/usr/bin:/bin' } },
+    );
+    expect(new TextDecoder().decode(out)).toBe('got-a\ngot-b\npiped\n');
+  });
+
   it('takes combined short flags and --flag=value', async () => {
     const r = await docker('run', '--rm', '-e', 'A=1', '--workdir=/etc', '--name=combo', 'busybox', 'sh', '-c', 'echo $A $(pwd)');
     expect(r.out).toBe('1 /etc\n');

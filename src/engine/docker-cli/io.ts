@@ -64,6 +64,8 @@ export class ClientIO implements CommandIO {
       stdout(d: Uint8Array): void;
       stderr(d: Uint8Array): void;
       setRaw(raw: boolean): void;
+      /** Called once, when the command first listens to stdin: the client reads it only from then on. */
+      wantStdin?(): void;
     },
     readonly cwd: string,
     readonly env: Readonly<Record<string, string>>,
@@ -102,12 +104,14 @@ export class ClientIO implements CommandIO {
   }
 
   onStdin(listener: (data: Uint8Array) => void): () => void {
+    this.sink.wantStdin?.();
     this.stdinListeners.add(listener);
     for (const d of this.pending) listener(d);
     this.pending = [];
     return () => this.stdinListeners.delete(listener);
   }
   onStdinEnd(listener: () => void): () => void {
+    this.sink.wantStdin?.();
     if (this.ended && this.pending.length === 0) queueMicrotask(listener);
     this.endListeners.add(listener);
     return () => this.endListeners.delete(listener);
