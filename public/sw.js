@@ -158,7 +158,13 @@ async function cacheFirst(req) {
   const hit = await cache.match(req, { ignoreVary: true });
   if (hit) return hit;
   const res = await fetch(req);
-  if (res.ok && res.type === 'basic') await cache.put(req, res.clone());
+  if (res.ok && res.type === 'basic') {
+    await cache.put(req, res.clone());
+    // A rebuilt guest's artifact (a new `?v=`) replaces the old one's bytes.
+    if (new URL(req.url).searchParams.has('v')) {
+      for (const old of await cache.keys(req, { ignoreSearch: true, ignoreVary: true })) if (old.url !== req.url) await cache.delete(old);
+    }
+  }
   return res;
 }
 

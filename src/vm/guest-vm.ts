@@ -129,7 +129,6 @@ interface V86Main {
   yield(t: number, tick: number): void;
   yield_callback(tick: number): void;
   unregister_yield(): void;
-  cpu?: V86Cpu;
 }
 
 interface V86Cpu {
@@ -274,7 +273,6 @@ export class GuestVM {
     } as unknown as ConstructorParameters<typeof V86>[0]) as unknown as V86Emulator;
     skipZeroingFreshMemory(emulator);
     yieldInThisThread(emulator);
-
     const vm = new GuestVM(emulator, manifest, memoryMiB, header.agent);
     // The system image is not in the snapshot (host-files.ts): the guest reads it from the artifact,
     // loaded once the guest answers (its 9 MB read slowed the restore when it ran alongside),
@@ -318,12 +316,16 @@ export class GuestVM {
     vm.watchSerial(options, () => progress('kernel'));
     const seeded = new Promise<void>((resolve, reject) => {
       emulator.add_listener('emulator-loaded', () => {
-        vm.attachSystemImage(() => Promise.resolve(system!));
-        vm.fs.mkdirp(SYSTEM_IMAGE_PATH.slice(0, SYSTEM_IMAGE_PATH.lastIndexOf('/')));
-        vm.fs
-          .writeStoredFile(SYSTEM_IMAGE_PATH, manifest.artifacts['system.img']!.sha256, system!.length, { mode: 0o444 })
-          .then(() => emulator.run())
-          .then(resolve, reject);
+        try {
+          vm.attachSystemImage(() => Promise.resolve(system!));
+          vm.fs.mkdirp(SYSTEM_IMAGE_PATH.slice(0, SYSTEM_IMAGE_PATH.lastIndexOf('/')));
+          vm.fs
+            .writeStoredFile(SYSTEM_IMAGE_PATH, manifest.artifacts['system.img']!.sha256, system!.length, { mode: 0o444 })
+            .then(() => emulator.run())
+            .then(resolve, reject);
+        } catch (e) {
+          reject(e as Error);
+        }
       });
     });
 
@@ -362,11 +364,14 @@ export class GuestVM {
    * its reads of it would wait forever.
    */
   private attachSystemImage(load: () => Promise<Uint8Array>): void {
-    const fs = this.fs.raw;
-    this.hostFiles = fs.storage = new HostFileStorage(fs.storage);
-    this.hostFiles.add(this.manifest.artifacts['system.img']!.sha256, load, (e) =>
-      this.die(new GuestDiedError(`The guest's system image (system.img) could not be read: ${e.message}`, this.serialLog)),
-    );
+    const unreadable = (e: Error) => this.die(new GuestDiedError(`The guest's system image (system.img) could not be read: ${e.message}`, this.serialLog));
+    try {
+      const fs = this.fs.raw;
+      this.hostFiles = fs.storage = new HostFileStorage(fs.storage);
+      this.hostFiles.add(this.manifest.artifacts['system.img']!.sha256, load, unreadable);
+    } catch (e) {
+      unreadable(e as Error);
+    }
   }
 
   /** The 9p tree (v86 creates it only once the emulator has loaded). */
