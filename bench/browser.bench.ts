@@ -13,6 +13,11 @@ export interface BrowserBench {
   restoreMs: Summary;
   /** A reload of a page whose guest runs (its emulator is torn down while the new one starts). */
   reloadMs: Summary;
+  /** `docker run --rm busybox true` through the page's engine (the embed API): the first ones on a guest, and warm. */
+  runFirstMs: Summary;
+  runWarmMs: Summary;
+  /** `sh -c true` in the guest through the page's engine, warm. */
+  execWarmMs: Summary;
 }
 
 /**
@@ -24,6 +29,8 @@ export interface BrowserBench {
  * as a later visit (that tab closed, the page opened in a new tab a second later: restore
  * from the service worker's cache and IndexedDB) and as a reload of that
  * running page. Loading the page, its worker and the emulator are included.
+ * Then, on one `?embed` page, `docker run --rm busybox true` and an exec,
+ * timed by the page around its embed API calls.
  */
 export async function benchBrowser(n = 5): Promise<BrowserBench> {
   const root = join(import.meta.dirname, '..');
@@ -39,6 +46,7 @@ export async function benchBrowser(n = 5): Promise<BrowserBench> {
   const cold: number[] = [];
   const restore: number[] = [];
   const reload: number[] = [];
+  let latency: Awaited<ReturnType<typeof commandLatency>>;
   try {
     const ready = async (page: import('playwright-core').Page, how: 'goto' | 'reload' = 'goto') => {
       if (how === 'goto') await page.goto(url);
@@ -67,10 +75,36 @@ export async function benchBrowser(n = 5): Promise<BrowserBench> {
       reload.push(third.ms);
       await context.close();
     }
+    latency = await commandLatency(browser, url, n);
   } finally {
     await browser.close();
     await server.close();
     await rm(outDir, { recursive: true, force: true });
   }
-  return { coldBootMs: summarize(cold), restoreMs: summarize(restore), reloadMs: summarize(reload) };
+  return { coldBootMs: summarize(cold), restoreMs: summarize(restore), reloadMs: summarize(reload), ...latency };
+}
+
+/** Run and exec latency in the page: n first runs on a fresh guest, then n after 10 more (warm), then n execs. */
+async function commandLatency(browser: import('playwright-core').Browser, url: string, n: number) {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(`${url}?embed`);
+    await page.waitForFunction('window.berth && window.berth.info', undefined, { timeout: 120_000 });
+    // A string, not a function: tsx would add helpers the page does not have.
+    const times = (await page.evaluate(`(async () => {
+      const b = window.berth;
+      const time = async (f) => { const s = performance.now(); const r = await f(); if (r.code !== 0) throw new Error(r.stderr || 'exit ' + r.code); return performance.now() - s; };
+      const run = () => time(() => b.run(['run', '--rm', 'busybox', 'true']));
+      const first = [], warm = [], exec = [];
+      for (let i = 0; i < ${n}; i++) first.push(await run());
+      for (let i = 0; i < 10; i++) await run();
+      for (let i = 0; i < ${n}; i++) warm.push(await run());
+      for (let i = 0; i < ${n}; i++) exec.push(await time(() => b.exec('true')));
+      return { first, warm, exec };
+    })()`)) as { first: number[]; warm: number[]; exec: number[] };
+    return { runFirstMs: summarize(times.first), runWarmMs: summarize(times.warm), execWarmMs: summarize(times.exec) };
+  } finally {
+    await context.close();
+  }
 }

@@ -51,6 +51,9 @@ const rows: Array<[string, string, string]> = [
         ['Chromium: cold boot to ready (page load included)', fmtMs(browser.coldBootMs), 'target ≤ 3000 ms'],
         ['Chromium: snapshot restore to ready (later visit, new tab)', fmtMs(browser.restoreMs), 'target ≤ 500 ms'],
         ['Chromium: snapshot restore to ready (reload of a running page)', fmtMs(browser.reloadMs), ''],
+        ['Chromium: run --rm busybox true, first runs on a new guest', fmtMs(browser.runFirstMs), '(v86 JIT still cold)'],
+        ['Chromium: run --rm busybox true, warm (after 10 more)', fmtMs(browser.runWarmMs), ''],
+        ['Chromium: sh -c true in the guest, warm', fmtMs(browser.execWarmMs), ''],
       ] as Array<[string, string, string]>)
     : []),
 ];
