@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ArtifactSource } from '../vm/artifacts.js';
+import { ArtifactMissingError, type ArtifactSource } from '../vm/artifacts.js';
 
 /** The repository's public/guest/, where `npm run build:guest` puts the guest. */
 export const DEFAULT_GUEST_DIR = resolve(fileURLToPath(new URL('../../public/guest', import.meta.url)));
@@ -12,8 +12,13 @@ export class FolderArtifactSource implements ArtifactSource {
     this.location = dir;
   }
   async read(path: string): Promise<Uint8Array> {
-    const data = await readFile(join(this.location, path));
-    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    try {
+      const data = await readFile(join(this.location, path));
+      return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new ArtifactMissingError(`${path}: no such file`);
+      throw e;
+    }
   }
 }
 

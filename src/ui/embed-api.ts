@@ -25,6 +25,8 @@ export interface BerthBootOptions {
   /** Show a terminal with a guest shell in the container element (default true). */
   terminal?: boolean;
   onProgress?: (p: BootProgress) => void;
+  /** The guest stopped serving after boot (a kernel panic, say), with the reason; every call fails from then on. */
+  onStopped?: (message: string) => void;
 }
 
 export interface BerthHandle {
@@ -67,6 +69,12 @@ export async function boot(container: HTMLElement, opts: BerthBootOptions = {}):
         opts.onProgress?.(p);
       }),
       { guestUrl: opts.guestUrl ?? defaultGuestUrl(), ...(opts.registryMirrors ? { mirrors: opts.registryMirrors } : {}) },
+      proxy((message: string) => {
+        status.textContent = `The Linux guest stopped: ${message}`;
+        status.style.color = '#ff7b72';
+        if (withTerminal) container.prepend(status);
+        opts.onStopped?.(message);
+      }),
     );
   } catch (e) {
     status.textContent = `Could not start: ${(e as Error).message}`;

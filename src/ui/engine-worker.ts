@@ -201,7 +201,7 @@ const wasmModule = WebAssembly.compileStreaming(fetch(wasmPath)).catch(async () 
 wasmModule.catch(() => {}); // boot() reports it
 
 const api: PlaygroundApi = {
-  async boot(onProgress: (p: BootProgress) => void, options: WorkerBootOptions) {
+  async boot(onProgress: (p: BootProgress) => void, options: WorkerBootOptions, onStopped?: (message: string) => void) {
     const t0 = performance.now();
     Object.assign(mirrors, options.mirrors ?? {});
     const artifacts = new UrlArtifactSource(options.guestUrl, options.manifest ? { manifest: options.manifest } : {});
@@ -223,6 +223,7 @@ const api: PlaygroundApi = {
       throw e;
     }
     engine = new Engine(started.vm, images);
+    if (onStopped) started.vm.onDeath((e) => onStopped(e.message));
     snapshotSaved = started.saved;
     serveGuestDockerClients(engine);
     return {

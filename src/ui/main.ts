@@ -38,7 +38,7 @@ function playground(): void {
   const status = $('#status');
   const bar = $<HTMLProgressElement>('#progress');
   const newTab = $<HTMLButtonElement>('#new-tab');
-  const { engine, booted: engineBooted, onProgress } = playgroundEngine();
+  const { engine, booted: engineBooted, onProgress, onStopped } = playgroundEngine();
   const tabs = new TerminalTabs(engine, $('#tabs'), newTab, $('#terminals'));
   const files = new FilesPanel(engine);
   const preview = new PreviewPane();
@@ -111,6 +111,12 @@ function playground(): void {
       panels.start();
       announceEngineHost();
       markBooted();
+      onStopped((message) => {
+        document.body.dataset['state'] = 'stopped';
+        status.textContent = 'The Linux guest stopped: reload the page to start a new one';
+        newTab.disabled = true;
+        showNotice(`${message} Reload the page to start a new guest (images stay; containers are gone).`);
+      });
     } catch (e) {
       document.body.dataset['state'] = 'error';
       status.textContent = `Could not start: ${errorMessage(e)}`;

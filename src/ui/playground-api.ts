@@ -122,8 +122,12 @@ export type PortResponse =
   | { ok: false; kind: PortErrorKind; message: string };
 
 export interface PlaygroundApi {
-  /** Restores the guest from its snapshot, or boots it cold and saves one. */
-  boot(onProgress: (p: BootProgress) => void, options: WorkerBootOptions): Promise<BootResult>;
+  /**
+   * Restores the guest from its snapshot, or boots it cold and saves one.
+   * `onStopped`: the guest stopped serving after boot (a kernel panic, its
+   * system image unreadable), with the reason; every command fails from then on.
+   */
+  boot(onProgress: (p: BootProgress) => void, options: WorkerBootOptions, onStopped?: (message: string) => void): Promise<BootResult>;
   /** Replaces the registry mirrors pulls use (the guest's `docker pull` included). */
   setRegistryMirrors(mirrors: Record<string, string>): void;
   /** After boot: when the VM snapshot is stored (a reload before that boots cold again). */

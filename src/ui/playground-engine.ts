@@ -14,6 +14,8 @@ export interface PlaygroundEngine {
   requested: Promise<void>;
   /** Boot progress: the latest report at once, then each new one. */
   onProgress(listener: (p: BootProgress) => void): void;
+  /** The guest stopped serving after boot, with the reason (at once if it has). */
+  onStopped(listener: (message: string) => void): void;
 }
 
 let started: PlaygroundEngine | undefined;
@@ -35,6 +37,12 @@ export function playgroundEngine(): PlaygroundEngine {
     last = p;
     for (const l of listeners) l(p);
   });
+  const stopListeners = new Set<(message: string) => void>();
+  let stopped: string | undefined;
+  const onStopped = Comlink.proxy((message: string) => {
+    stopped = message;
+    for (const l of stopListeners) l(message);
+  });
   const prefetched = prefetchForBoot(defaultGuestUrl());
   const booted = prefetched.then(({ snapshot, manifest }) => {
     const options: WorkerBootOptions = {
@@ -44,7 +52,7 @@ export function playgroundEngine(): PlaygroundEngine {
       ...(snapshot && { snapshot }),
       ...(manifest && { manifest }),
     };
-    return engine.boot(progress, snapshot ? Comlink.transfer(options, [snapshot.data.buffer]) : options);
+    return engine.boot(progress, snapshot ? Comlink.transfer(options, [snapshot.data.buffer]) : options, onStopped);
   });
   booted.catch(() => {}); // main.ts reports it
   started = {
@@ -56,6 +64,10 @@ export function playgroundEngine(): PlaygroundEngine {
     onProgress(listener) {
       listeners.add(listener);
       if (last) listener(last);
+    },
+    onStopped(listener) {
+      stopListeners.add(listener);
+      if (stopped !== undefined) listener(stopped);
     },
   };
   return started;

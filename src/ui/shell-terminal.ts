@@ -69,11 +69,19 @@ export class ShellTerminal {
       }),
       options.command,
     );
+    // No shell (the guest stopped, say): the terminal says so and takes no more input.
+    this.session.catch((e: unknown) => {
+      this.exited ??= 255;
+      this.term.write(`\r\n\x1b[31m[no shell: ${e instanceof Error ? e.message : String(e)}]\x1b[0m\r\n`);
+      options.onExit?.(255);
+    });
     this.term.onData((d) => {
       if (options.trackCommands) this.track(d);
-      void this.send(d);
+      this.send(d).catch(() => {}); // a gone guest: the page's notice says why
     });
-    this.term.onResize(({ rows, cols }) => void this.session.then((s) => this.engine.resize(s, rows, cols)));
+    this.term.onResize(({ rows, cols }) => {
+      this.session.then((s) => this.engine.resize(s, rows, cols)).catch(() => {});
+    });
   }
 
   fitNow(): void {
@@ -108,7 +116,7 @@ export class ShellTerminal {
   }
 
   async dispose(): Promise<void> {
-    if (this.exited === undefined) this.engine.closeShell(await this.session);
+    if (this.exited === undefined) await this.session.then((s) => this.engine.closeShell(s)).catch(() => {});
     this.term.dispose();
   }
 

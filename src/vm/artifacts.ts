@@ -16,7 +16,8 @@ export interface ArtifactSource {
   readonly location: string;
   /**
    * Reads one artifact by its path relative to the guest folder; rejects with
-   * a NotFound-shaped error. `sha256`, when given, is the manifest's hash of
+   * ArtifactMissingError when it is not there, or another error when it cannot
+   * be read (a network failure, say). `sha256`, when given, is the manifest's hash of
    * it: a source may use it to serve the bytes from a cache (they cannot change).
    */
   read(path: string, sha256?: string): Promise<Uint8Array>;
@@ -31,12 +32,23 @@ export class GuestNotBuiltError extends Error {
   }
 }
 
+/** The source has no such artifact (a 404, ENOENT): the guest is not built, or not all of it. */
+export class ArtifactMissingError extends Error {
+  override readonly name = 'ArtifactMissingError';
+}
+
+/** Missing: the error that names the build command; anything else: what failed, and where. */
+function readFailure(source: ArtifactSource, path: string, e: unknown): Error {
+  if (e instanceof ArtifactMissingError) return new GuestNotBuiltError(source.location, path);
+  return new Error(`${path} could not be read from ${source.location}: ${e instanceof Error ? e.message : String(e)}`);
+}
+
 export async function readManifest(source: ArtifactSource): Promise<GuestManifest> {
   let bytes: Uint8Array;
   try {
     bytes = await source.read('manifest.json');
-  } catch {
-    throw new GuestNotBuiltError(source.location, 'manifest.json');
+  } catch (e) {
+    throw readFailure(source, 'manifest.json', e);
   }
   const manifest = JSON.parse(new TextDecoder().decode(bytes)) as GuestManifest;
   for (const name of ['bzImage', 'initramfs.img', 'system.img', 'bios.bin']) {
@@ -52,8 +64,8 @@ export async function readManifest(source: ArtifactSource): Promise<GuestManifes
 export async function readArtifact(source: ArtifactSource, path: string, manifest?: GuestManifest): Promise<Uint8Array> {
   try {
     return await source.read(path, manifest?.artifacts[path]?.sha256);
-  } catch {
-    throw new GuestNotBuiltError(source.location, path);
+  } catch (e) {
+    throw readFailure(source, path, e);
   }
 }
 
@@ -85,7 +97,8 @@ export class UrlArtifactSource implements ArtifactSource {
     const url = new URL(path, this.location.endsWith('/') ? this.location : `${this.location}/`);
     if (sha256) url.searchParams.set('v', sha256);
     const res = await fetch(url);
-    if (!res.ok) throw new Error(`GET ${url}: ${res.status}`);
+    if (res.status === 404) throw new ArtifactMissingError(`GET ${url}: 404`);
+    if (!res.ok) throw new Error(`GET ${url}: ${res.status} ${res.statusText}`);
     return new Uint8Array(await res.arrayBuffer());
   }
 }

@@ -100,6 +100,20 @@ describe('the playground page in Chromium', () => {
     expect(await page.textContent('#notice')).toMatch(/snapshot could not be used \(corrupt/);
     await waitScreen(0, /berth:~# /);
     await page.screenshot({ path: join(SHOTS, 'playground-corrupt-snapshot.png') });
+
+    // A restored guest whose system image cannot be read stops, and the page says why.
+    await page.waitForSelector('body[data-snapshot="saved"]', { timeout: 60_000 });
+    await page.context().route('**/guest/system.img*', (r) => r.abort());
+    try {
+      await page.reload();
+      await page.waitForSelector('body[data-state="stopped"], body[data-state="error"]', { timeout: 90_000 });
+      expect(await page.getAttribute('body', 'data-boot')).toBe('restored');
+      expect(await page.textContent('#notice')).toMatch(/system image \(system\.img\) could not be read[\s\S]*Reload the page/);
+      expect(await page.textContent('#status')).toMatch(/guest stopped/);
+      await page.screenshot({ path: join(SHOTS, 'playground-guest-stopped.png') });
+    } finally {
+      await page.context().unroute('**/guest/system.img*');
+    }
     expect(errors).toEqual([]);
   });
 });
