@@ -17,6 +17,7 @@ export async function importEmbeddedImages(images: ImageService, source: Artifac
     manifest ??= await readManifest(source);
     const artifacts = manifest.artifacts;
     // By hash where the manifest lists the file (the page's offline cache holds them so).
-    await images.importLayout({ read: (p) => source.read(`images/${dir}/${p}`, artifacts[`images/${dir}/${p}`]?.sha256) }, [ref]);
+    const sha256 = (p: string) => artifacts[`images/${dir}/${p}`]?.sha256;
+    await images.importLayout({ read: (p) => source.read(`images/${dir}/${p}`, sha256(p) ? { sha256: sha256(p)! } : {}) }, [ref]);
   }
 }

@@ -11,6 +11,7 @@
  * The page's `?embed` mode is this function on the whole window.
  */
 import { proxy } from 'comlink';
+import { describeProgress } from './boot-progress.js';
 import { defaultGuestUrl, startEngineWorker } from './engine-client.js';
 import type { BootProgress, BootResult, CommandResult } from './playground-api.js';
 import { ShellTerminal } from './shell-terminal.js';
@@ -46,13 +47,6 @@ export interface BerthHandle {
   dispose(): void;
 }
 
-const STAGES: Record<BootProgress['stage'], string> = {
-  artifacts: 'Downloading the guest',
-  emulator: 'Starting the emulator',
-  kernel: 'Booting Linux',
-  agent: 'Waiting for the agent',
-  ready: 'Ready',
-};
 
 export async function boot(container: HTMLElement, opts: BerthBootOptions = {}): Promise<BerthHandle> {
   const { engine, worker } = startEngineWorker();
@@ -65,7 +59,7 @@ export async function boot(container: HTMLElement, opts: BerthBootOptions = {}):
   try {
     info = await engine.boot(
       proxy((p: BootProgress) => {
-        status.textContent = `${STAGES[p.stage]}… ${(p.elapsedMs / 1000).toFixed(1)} s`;
+        status.textContent = describeProgress(p).text;
         opts.onProgress?.(p);
       }),
       { guestUrl: opts.guestUrl ?? defaultGuestUrl(), ...(opts.registryMirrors ? { mirrors: opts.registryMirrors } : {}) },

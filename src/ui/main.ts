@@ -2,7 +2,7 @@ import { $, errorMessage, h } from './dom.js';
 import { boot as bootEmbedded, type BerthHandle } from './embed-api.js';
 import { FilesPanel } from './files.js';
 import { Panels } from './panels.js';
-import type { BootProgress } from './playground-api.js';
+import { followProgress } from './boot-progress.js';
 import { playgroundEngine } from './playground-engine.js';
 import { announceEngineHost, answerPortRequests, registerServiceWorker } from './port-bridge.js';
 import { openPortInNewTab, PreviewPane } from './preview.js';
@@ -18,13 +18,6 @@ declare global {
   }
 }
 
-const STAGES: Record<BootProgress['stage'], [string, number]> = {
-  artifacts: ['Downloading the guest', 10],
-  emulator: ['Starting the emulator', 30],
-  kernel: ['Booting Linux', 50],
-  agent: ['Waiting for the agent', 70],
-  ready: ['Ready', 100],
-};
 
 const params = new URLSearchParams(location.search);
 
@@ -89,12 +82,11 @@ function playground(): void {
 
   void (async () => {
     try {
-      onProgress((p) => {
-        const [label, pct] = STAGES[p.stage];
-        status.textContent = `${label}… ${(p.elapsedMs / 1000).toFixed(1)} s`;
-        bar.value = pct;
+      const stopClock = followProgress(onProgress, (text, percent) => {
+        status.textContent = text;
+        bar.value = percent;
       });
-      const { bootMs, restored, notice } = await engineBooted;
+      const { bootMs, restored, notice } = await engineBooted.finally(stopClock);
       status.textContent = `Ready in ${(bootMs / 1000).toFixed(1)} s${restored ? ' (restored from snapshot)' : ''} — try: docker run --rm busybox echo hello`;
       document.body.dataset['state'] = 'ready';
       document.body.dataset['boot'] = restored ? 'restored' : 'cold';

@@ -17,10 +17,16 @@ export interface ArtifactSource {
   /**
    * Reads one artifact by its path relative to the guest folder; rejects with
    * ArtifactMissingError when it is not there, or another error when it cannot
-   * be read (a network failure, say). `sha256`, when given, is the manifest's hash of
-   * it: a source may use it to serve the bytes from a cache (they cannot change).
+   * be read (a network failure, say).
    */
-  read(path: string, sha256?: string): Promise<Uint8Array>;
+  read(path: string, options?: ReadOptions): Promise<Uint8Array>;
+}
+
+export interface ReadOptions {
+  /** The manifest's hash of the artifact: a source may serve its bytes from a cache (they cannot change). */
+  sha256?: string;
+  /** Bytes of it received so far, as they arrive (a download's progress). */
+  onBytes?: (received: number) => void;
 }
 
 export const GUEST_BUILD_COMMAND = 'npm run build:guest';
@@ -61,9 +67,10 @@ export async function readManifest(source: ArtifactSource): Promise<GuestManifes
  * Reads an artifact the manifest lists (by its hash, so a cache may answer),
  * turning a missing file into the error that names the build command.
  */
-export async function readArtifact(source: ArtifactSource, path: string, manifest?: GuestManifest): Promise<Uint8Array> {
+export async function readArtifact(source: ArtifactSource, path: string, manifest?: GuestManifest, onBytes?: (received: number) => void): Promise<Uint8Array> {
+  const sha256 = manifest?.artifacts[path]?.sha256;
   try {
-    return await source.read(path, manifest?.artifacts[path]?.sha256);
+    return await source.read(path, { ...(sha256 && { sha256 }), ...(onBytes && { onBytes }) });
   } catch (e) {
     throw readFailure(source, path, e);
   }
@@ -86,19 +93,37 @@ export class UrlArtifactSource implements ArtifactSource {
     if (options.manifest) this.manifest = Promise.resolve(options.manifest);
   }
 
-  read(path: string, sha256?: string): Promise<Uint8Array> {
-    if (path !== 'manifest.json') return this.fetch(path, sha256);
-    this.manifest ??= this.fetch(path);
+  read(path: string, options: ReadOptions = {}): Promise<Uint8Array> {
+    if (path !== 'manifest.json') return this.fetch(path, options);
+    this.manifest ??= this.fetch(path, {});
     this.manifest.catch(() => (this.manifest = undefined)); // a failed read is tried again
     return this.manifest;
   }
 
-  private async fetch(path: string, sha256?: string): Promise<Uint8Array> {
+  private async fetch(path: string, { sha256, onBytes }: ReadOptions): Promise<Uint8Array> {
     const url = new URL(path, this.location.endsWith('/') ? this.location : `${this.location}/`);
     if (sha256) url.searchParams.set('v', sha256);
     const res = await fetch(url);
     if (res.status === 404) throw new ArtifactMissingError(`GET ${url}: 404`);
     if (!res.ok) throw new Error(`GET ${url}: ${res.status} ${res.statusText}`);
-    return new Uint8Array(await res.arrayBuffer());
+    if (!onBytes || !res.body) return new Uint8Array(await res.arrayBuffer());
+    const parts: Uint8Array[] = [];
+    let received = 0;
+    const reader = res.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      received += value.length;
+      onBytes(received);
+    }
+    if (parts.length === 1) return parts[0]!;
+    const all = new Uint8Array(received);
+    let at = 0;
+    for (const p of parts) {
+      all.set(p, at);
+      at += p.length;
+    }
+    return all;
   }
 }

@@ -32,6 +32,8 @@ export interface BootProgress {
   stage: 'artifacts' | 'emulator' | 'kernel' | 'agent' | 'ready';
   /** Milliseconds since boot() was called. */
   elapsedMs: number;
+  /** While the artifacts download (stage 'artifacts', a cold boot): bytes received of all of them. */
+  download?: { loaded: number; total: number };
 }
 
 export class SnapshotError extends Error {
@@ -298,9 +300,19 @@ export class GuestVM {
     progress('artifacts');
     const manifest = await readManifest(options.artifacts);
     const memoryMiB = options.memoryMiB ?? DEFAULT_MEMORY_MIB;
-    const [bios, bzimage, initrd, system] = await Promise.all(
-      ['bios.bin', 'bzImage', 'initramfs.img', 'system.img'].map((p) => readArtifact(options.artifacts, p, manifest)),
-    );
+    const names = ['bios.bin', 'bzImage', 'initramfs.img', 'system.img'];
+    const total = names.reduce((n, p) => n + (manifest.artifacts[p]?.size ?? 0), 0);
+    const received = new Map<string, number>();
+    let reported = 0;
+    const onBytes = (name: string) => (n: number) => {
+      received.set(name, n);
+      const now = performance.now();
+      if (now - reported < 100) return; // a few reports a second
+      reported = now;
+      const loaded = [...received.values()].reduce((a, b) => a + b, 0);
+      options.onProgress?.({ stage: 'artifacts', elapsedMs: now - t0, download: { loaded: Math.min(loaded, total), total } });
+    };
+    const [bios, bzimage, initrd, system] = await Promise.all(names.map((p) => readArtifact(options.artifacts, p, manifest, onBytes(p))));
     progress('emulator');
     const emulator = new V86({
       ...emulatorOptions(options, memoryMiB),

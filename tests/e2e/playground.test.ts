@@ -32,7 +32,21 @@ describe('the playground page in Chromium', () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
+    // A slow line (4 MB/s): the first visit shows how much of the guest has arrived.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 20, downloadThroughput: 4e6, uploadThroughput: 4e6 });
     await page.goto(url);
+    await page.waitForFunction(
+      () => {
+        const m = /Downloading the guest… (\d+\.\d) of (\d+\.\d) MB/.exec(document.querySelector('#status')?.textContent ?? '');
+        return !!m && Number(m[1]) >= 1 && Number(m[1]) < Number(m[2]);
+      },
+      undefined,
+      { timeout: 60_000 },
+    );
+    await page.screenshot({ path: join(SHOTS, 'playground-downloading.png') });
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
     await page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 90_000 });
     expect(await page.textContent('#status')).toMatch(/^Ready in/);
     const screen = (n: number) => page.evaluate((i) => document.querySelectorAll('.xterm-rows')[i]?.textContent ?? '', n);
