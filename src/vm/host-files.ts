@@ -51,7 +51,10 @@ export class HostFileStorage implements V86FileStorage {
   async read(sha256: string, offset: number, count: number, size: number): Promise<Uint8Array | null> {
     const file = this.files.get(sha256);
     if (!file) return this.fallback.read(sha256, offset, count, size);
-    return (await file()).subarray(offset, offset + count);
+    // Bytes that cannot be had stop the guest (onError); the read stays unanswered rather than
+    // rejecting into v86's 9p server, which does not catch (an unhandled rejection in the worker).
+    const data = await file().catch(() => new Promise<never>(() => {}));
+    return data.subarray(offset, offset + count);
   }
 
   cache(sha256: string, data: Uint8Array): Promise<void> {
