@@ -1,4 +1,4 @@
-import { readManifest, type ArtifactSource } from '../vm/artifacts.js';
+import { readArtifact, readManifest, type ArtifactSource } from '../vm/artifacts.js';
 import type { ImageService } from './image-service.js';
 
 /** Images shipped with the guest artifacts (public/guest/images/NAME), so they run offline. */
@@ -14,10 +14,8 @@ export async function importEmbeddedImages(images: ImageService, source: Artifac
   let manifest: Awaited<ReturnType<typeof readManifest>> | undefined;
   for (const [dir, ref] of Object.entries(EMBEDDED_IMAGES)) {
     if (await images.find(ref)) continue;
-    manifest ??= await readManifest(source);
-    const artifacts = manifest.artifacts;
-    // By hash where the manifest lists the file (the page's offline cache holds them so).
-    const sha256 = (p: string) => artifacts[`images/${dir}/${p}`]?.sha256;
-    await images.importLayout({ read: (p) => source.read(`images/${dir}/${p}`, sha256(p) ? { sha256: sha256(p)! } : {}) }, [ref]);
+    const listed = (manifest ??= await readManifest(source));
+    // By hash, as the manifest lists them (the page's offline cache holds them so).
+    await images.importLayout({ read: (p) => readArtifact(source, `images/${dir}/${p}`, listed) }, [ref]);
   }
 }

@@ -15,6 +15,7 @@
  * Content-Encoding is left as the server sent it (the caller asks for
  * `identity` or decodes); trailers after a chunked body are read and dropped.
  */
+import { concat } from '../vm/bytes.js';
 import type { TcpStream } from '../vm/tcp-stream.js';
 
 export interface HttpRequest {
@@ -107,16 +108,6 @@ export function encodeRequestHead(req: HttpRequest): Uint8Array {
 
 type State = 'head' | 'length' | 'chunk-size' | 'chunk-data' | 'chunk-end' | 'trailers' | 'close' | 'done';
 
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** Reads one response from bytes fed in any split; `push` says when it is complete, `end` when the connection closed. */
 export class HttpResponseReader {
@@ -194,7 +185,7 @@ export class HttpResponseReader {
 
   response(): HttpResponse {
     if (this.state !== 'done') throw new Error('the response is not complete yet');
-    return { status: this.status, statusText: this.statusText, headers: this.headers, body: concat(this.bodyParts, this.bodyBytes) };
+    return { status: this.status, statusText: this.statusText, headers: this.headers, body: concat(this.bodyParts) };
   }
 
   /** The next line without its CR LF (a bare LF is accepted too), or undefined until one is complete. */

@@ -47,7 +47,6 @@ export interface BerthHandle {
   dispose(): void;
 }
 
-
 export async function boot(container: HTMLElement, opts: BerthBootOptions = {}): Promise<BerthHandle> {
   const { engine, worker } = startEngineWorker();
   const withTerminal = opts.terminal ?? true;

@@ -16,7 +16,8 @@ import { ImageService, type ImageRecord, type PullEvent } from '../engine/image-
 import { familiarString, parseReference } from '../oci/reference.js';
 import { RegistryClient } from '../oci/registry-client.js';
 import { IdbContentStore, IdbMetadataStore } from '../store/indexeddb/idb-store.js';
-import { concat, type GuestProcess } from '../vm/agent-client.js';
+import type { GuestProcess } from '../vm/agent-client.js';
+import { concat } from '../vm/bytes.js';
 import { UrlArtifactSource } from '../vm/artifacts.js';
 import type { BootProgress } from '../vm/guest-vm.js';
 import { startGuest } from '../vm/start-guest.js';

@@ -12,7 +12,7 @@ export interface PrefetchedSnapshot {
 export class IdbSnapshotStore implements SnapshotStore {
   private readonly store = createStore('berth-snapshots', 'snapshots');
 
-  /** `prefetched`: what the page already read for this guest (see prefetchSnapshot), handed out once. */
+  /** `prefetched`: what the page already read for this guest (see prefetchForBoot), handed out once. */
   constructor(private prefetched?: PrefetchedSnapshot) {}
 
   get(key: string): Promise<Uint8Array | undefined> {

@@ -18,7 +18,6 @@ declare global {
   }
 }
 
-
 const params = new URLSearchParams(location.search);
 
 /** Adds a line to the notice bar under the header (textContent only). */

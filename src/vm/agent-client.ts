@@ -1,3 +1,4 @@
+import { concat } from './bytes.js';
 import { FrameChannel, type ConsolePort } from './channel.js';
 import { decodeTags, encodeTags, tagValue } from './frame.js';
 import { MsgType, STDIN_WINDOW, type Frame } from './protocol.js';
@@ -383,12 +384,3 @@ export class AgentClient {
   }
 }
 
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}

@@ -2,6 +2,7 @@
  * The guest artifacts that `npm run build:guest` writes to public/guest/, and
  * the narrow contract for reading them: a folder in Node, a URL in the browser.
  */
+import { concat } from './bytes.js';
 
 export interface GuestManifest {
   /** Hash over all artifacts; snapshots and caches key on it. */
@@ -95,8 +96,11 @@ export class UrlArtifactSource implements ArtifactSource {
 
   read(path: string, options: ReadOptions = {}): Promise<Uint8Array> {
     if (path !== 'manifest.json') return this.fetch(path, options);
-    this.manifest ??= this.fetch(path, {});
-    this.manifest.catch(() => (this.manifest = undefined)); // a failed read is tried again
+    if (!this.manifest) {
+      const read = this.fetch(path, {});
+      read.catch(() => this.manifest === read && (this.manifest = undefined)); // a failed read is tried again
+      this.manifest = read;
+    }
     return this.manifest;
   }
 
@@ -110,20 +114,10 @@ export class UrlArtifactSource implements ArtifactSource {
     const parts: Uint8Array[] = [];
     let received = 0;
     const reader = res.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      parts.push(value);
-      received += value.length;
-      onBytes(received);
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      parts.push(r.value);
+      onBytes((received += r.value.length));
     }
-    if (parts.length === 1) return parts[0]!;
-    const all = new Uint8Array(received);
-    let at = 0;
-    for (const p of parts) {
-      all.set(p, at);
-      at += p.length;
-    }
-    return all;
+    return concat(parts);
   }
 }

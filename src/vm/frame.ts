@@ -1,3 +1,4 @@
+import { concat } from './bytes.js';
 import { crc32 } from './crc32.js';
 import { HEADER_SIZE, MAGIC0, MAGIC1, MAX_PAYLOAD, MsgType, type Frame } from './protocol.js';
 
@@ -110,13 +111,7 @@ export function encodeTags(items: ReadonlyArray<readonly [string, string]>): Uin
     if (value.includes('\0')) throw new RangeError(`value for tag ${tag} contains a NUL byte`);
     return encoder.encode(`${tag}${value}\0`);
   });
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concat(parts);
 }
 
 export function decodeTags(payload: Uint8Array): Array<[string, string]> {

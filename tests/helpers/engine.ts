@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Engine } from '../../src/engine/engine.js';
 import { bootNodeEngine } from '../../src/node/boot.js';
 import { openImageService, type ImageServiceOptions } from '../../src/node/host.js';
-import { concat } from '../../src/vm/agent-client.js';
+import { concat } from '../../src/vm/bytes.js';
 
 /** A fresh, empty image store folder for one test file. */
 export function tempStoreDir(): string {

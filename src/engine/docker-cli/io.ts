@@ -1,4 +1,4 @@
-import { concat } from '../../vm/agent-client.js';
+import { concat } from '../../vm/bytes.js';
 
 /**
  * How a docker command talks to its client: the `docker` program in the
