@@ -50,8 +50,10 @@ export class GuestProcess {
   private resolveExit!: (s: ExitStatus) => void;
   private rejectExit!: (e: Error) => void;
   private unacked = 0;
-  private readonly stdinQueue: Array<{ data: Uint8Array; done: () => void }> = [];
+  private readonly stdinQueue: Array<{ data: Uint8Array; done: () => void; fail: (e: Error) => void }> = [];
   private exited = false;
+  /** Why the process is gone without an EXIT (the agent went away). */
+  private failure: Error | undefined;
 
   constructor(
     private readonly client: AgentClient,
@@ -66,23 +68,34 @@ export class GuestProcess {
     this.exit.catch(() => {});
   }
 
-  /** Writes to stdin; resolves when the agent has room for it (per-process window). */
+  /**
+   * Writes to stdin; resolves when the agent has room for it (per-process
+   * window), or at once after the process exited. Rejects when the agent goes
+   * away first (the data never reached the process). Callers that do not wait
+   * for it (`void proc.write(d)`) cause no unhandled rejection.
+   */
   write(data: Uint8Array | string): Promise<void> {
     const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
-    return new Promise((done) => {
+    const written = new Promise<void>((done, fail) => {
+      if (this.failure) return fail(this.failure);
+      if (this.exited || bytes.length === 0) return done();
+      const none = () => {};
       for (let o = 0; o < bytes.length; o += 16384) {
         const part = bytes.subarray(o, Math.min(o + 16384, bytes.length));
-        this.stdinQueue.push({ data: part, done: o + 16384 >= bytes.length ? done : () => {} });
+        const last = o + 16384 >= bytes.length;
+        this.stdinQueue.push({ data: part, done: last ? done : none, fail: last ? fail : none });
       }
-      if (bytes.length === 0) done();
       this.flushStdin();
     });
+    written.catch(() => {});
+    return written;
   }
 
   closeStdin(): void {
+    if (this.exited) return;
     const send = () => this.client.sendRaw(MsgType.STDIN_EOF, this.id);
     if (this.stdinQueue.length === 0) send();
-    else this.stdinQueue.push({ data: new Uint8Array(0), done: send });
+    else this.stdinQueue.push({ data: new Uint8Array(0), done: send, fail: () => {} });
   }
 
   kill(signal = 15): void {
@@ -130,6 +143,10 @@ export class GuestProcess {
   /** @internal */
   fail(err: Error): void {
     this.exited = true;
+    this.failure = err;
+    // Writes still waiting for the stdin window would otherwise never settle.
+    for (const q of this.stdinQueue) q.fail(err);
+    this.stdinQueue.length = 0;
     this.rejectExit(err);
   }
 
