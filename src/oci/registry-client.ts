@@ -257,7 +257,7 @@ export class RegistryClient {
   /** Answers a 401 challenge: a bearer token from the realm, or basic credentials. */
   private async authorize(ref: ImageReference, challenge: string, scope: string, given?: Credentials): Promise<string> {
     const creds = given ?? this.credentialsFor(ref.domain);
-    const basic = creds ? `Basic ${btoa(`${creds.username}:${creds.password}`)}` : undefined;
+    const basic = creds ? basicAuthorization(creds) : undefined;
     const [scheme, ...rest] = challenge.split(' ');
     if (scheme?.toLowerCase() === 'basic') {
       if (!basic) throw new RegistryError('unauthorized', `${ref.domain} requires a login: run 'berth login ${ref.domain}'`);
@@ -285,6 +285,17 @@ export class RegistryClient {
     if (!token) throw new RegistryError('protocol', `token server ${url.origin} returned no token`);
     return `Bearer ${token}`;
   }
+}
+
+/**
+ * `Basic base64(user:password)` over the UTF-8 bytes, as Docker sends it:
+ * btoa() takes Latin-1 only (it throws on other characters and would send
+ * `ä` as one byte).
+ */
+function basicAuthorization(creds: Credentials): string {
+  let binary = '';
+  for (const b of new TextEncoder().encode(`${creds.username}:${creds.password}`)) binary += String.fromCharCode(b);
+  return `Basic ${btoa(binary)}`;
 }
 
 const delay = (attempt: number) => new Promise((r) => setTimeout(r, 200 * 2 ** (attempt - 1)));
