@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # npm test: sets up whatever is missing, then runs every suite (the agent's
 # native tests, unit and integration tests on the real guest) and closes with
-# one line: `N passed, N failed`.
+# one line: `N passed, N failed` (`, N skipped` when tests skipped, each with
+# its reason; see scripts/test-summary.mjs).
 set -uo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
@@ -9,6 +10,9 @@ bash scripts/ensure-setup.sh || { echo "0 passed, 1 failed"; exit 1; }
 
 mkdir -p test-results
 status=0
+# The summary refuses reports older than this run; none are left to mistake for it.
+started="$(node -p 'Date.now()')"
+rm -f test-results/vitest.json test-results/vitest.extras.json test-results/typecheck.txt test-results/agent.txt
 
 echo "== typecheck (all code, and the engine layers without DOM or Node types) ==" >&2
 if npx tsc -p tsconfig.json && npx tsc -p tsconfig.core.json; then echo "1 passed, 0 failed" > test-results/typecheck.txt
@@ -19,7 +23,8 @@ make -s -C guest/agent test O="$repo/test-results/agent" 2>&1 | tee test-results
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 
 echo "== unit and integration tests ==" >&2
-npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json "$@" || status=1
+npx vitest run --reporter=default --reporter=json --reporter=./scripts/vitest-extras-reporter.mjs \
+  --outputFile.json=test-results/vitest.json "$@" || status=1
 
-node scripts/test-summary.mjs test-results/vitest.json test-results/agent.txt test-results/typecheck.txt || status=1
+node scripts/test-summary.mjs --since "$started" test-results/vitest.json test-results/agent.txt test-results/typecheck.txt || status=1
 exit $status
