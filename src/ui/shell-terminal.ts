@@ -32,7 +32,7 @@ export class ShellTerminal {
   exited: number | undefined;
   private tail = '';
   private atPrompt = false;
-  private promptWaiters: Array<() => void> = [];
+  private promptWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private line = '';
   private readonly enc = new TextEncoder();
 
@@ -64,6 +64,7 @@ export class ShellTerminal {
         onExit: (code: number) => {
           this.exited = code;
           this.term.write(`\r\n\x1b[2m[${options.command ? 'exited' : 'shell exited'} with code ${code}]\x1b[0m\r\n`);
+          this.promptNeverComes();
           options.onExit?.(code);
         },
       }),
@@ -73,6 +74,7 @@ export class ShellTerminal {
     this.session.catch((e: unknown) => {
       this.exited ??= 255;
       this.term.write(`\r\n\x1b[31m[no shell: ${e instanceof Error ? e.message : String(e)}]\x1b[0m\r\n`);
+      this.promptNeverComes();
       options.onExit?.(255);
     });
     this.term.onData((d) => {
@@ -99,25 +101,43 @@ export class ShellTerminal {
     await this.engine.write(s, this.enc.encode(text));
   }
 
-  /** Waits for the shell's prompt, types `command` and Enter, and waits for the prompt again. */
+  /**
+   * Waits for the shell's prompt, types `command` and Enter, and waits for the
+   * prompt again. A command that ends the shell (`exit`) is done when it does;
+   * a command after that rejects.
+   */
   async runCommand(command: string): Promise<void> {
     await this.waitForPrompt();
     this.history.push(command);
     this.atPrompt = false;
     this.tail = '';
     await this.send(`${command}\r`);
-    await this.waitForPrompt();
+    await this.waitForPrompt().catch((e: unknown) => {
+      if (this.exited === undefined) throw e;
+    });
   }
 
+  /** Resolves at the shell's prompt; rejects once the session has ended (no prompt will come). */
   waitForPrompt(): Promise<void> {
     if (this.atPrompt) return Promise.resolve();
-    if (this.exited !== undefined) return Promise.reject(new Error(`the shell exited with code ${this.exited}`));
-    return new Promise((resolve) => this.promptWaiters.push(resolve));
+    if (this.exited !== undefined) return Promise.reject(this.exitedError());
+    return new Promise((resolve, reject) => this.promptWaiters.push({ resolve, reject }));
   }
 
   async dispose(): Promise<void> {
     if (this.exited === undefined) await this.session.then((s) => this.engine.closeShell(s)).catch(() => {});
     this.term.dispose();
+  }
+
+  private exitedError(): Error {
+    return new Error(`the shell exited with code ${this.exited}`);
+  }
+
+  /** The session ended: whoever waits for a prompt would wait forever. */
+  private promptNeverComes(): void {
+    const waiters = this.promptWaiters;
+    this.promptWaiters = [];
+    for (const w of waiters) w.reject(this.exitedError());
   }
 
   private onOutput(d: Uint8Array): void {
@@ -127,7 +147,7 @@ export class ShellTerminal {
     if (this.atPrompt) {
       const waiters = this.promptWaiters;
       this.promptWaiters = [];
-      for (const w of waiters) w();
+      for (const w of waiters) w.resolve();
     }
   }
 
