@@ -135,7 +135,10 @@ const extrasFile = extrasPathFor(vitestJson);
 const { report: extras, why: noExtras } = readJson(extrasFile);
 if (noExtras) fail(1, `${noExtras} (without it no skip can be told declared and unhandled errors go unseen)`);
 
-const rel = (file) => relative(process.cwd(), file) || file;
+const rel = (file) => {
+  const r = relative(process.cwd(), file);
+  return r && !r.startsWith('..') ? r : file;
+};
 const key = (file, titles) => `${file}\0${titles.join('\0')}`;
 const named = (file, titles) => [rel(file), ...titles].join(' > ');
 
