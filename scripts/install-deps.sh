@@ -10,6 +10,9 @@ HOST_PACKAGES=(
   gcc-multilib libc6-dev-i386
   # BIOS for v86 and the i386 userland fetched with apt-get download
   seabios dpkg-dev erofs-utils
+  # the guest build runs busybox (i386) only under qemu-i386-static, to list its
+  # applets (guest/run-i386.sh): many hosts cannot execute i386 programs
+  qemu-user-static
   # tests: a real registry, image copies, a real browser
   docker-registry skopeo chromium
 )
