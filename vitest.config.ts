@@ -13,6 +13,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['tests/integration/**/*.test.ts'],
+          globalSetup: ['tests/helpers/global-setup.ts'],
           // Each file boots its own guest; two emulators at once on two cores is the most that helps.
           fileParallelism: false,
           testTimeout: 120_000,

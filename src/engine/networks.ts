@@ -63,6 +63,8 @@ export interface Membership {
  * in the browser, nothing (the page's service worker asks the engine).
  */
 export interface PortPublisher {
+  /** The address every port is bound to on the host, whatever `-p` asked for: what `ps` and `port` show. */
+  readonly hostIp: string;
   /** Starts forwarding; rejects (with a message for people) if the host port is taken on the host. */
   publish(binding: PortBinding, connect: () => Promise<TcpStream>): Promise<void>;
   unpublish(binding: PortBinding): void;
@@ -329,7 +331,7 @@ export class NetworkService {
     const ports: Array<{ binding: PortBinding; proxy: GuestProcess }> = [];
     this.published.set(c.id, ports);
     for (const want of c.portBindings) {
-      const binding = { ...want, hostPort: want.hostPort || pickPort(taken) };
+      const binding = { ...want, hostIp: this.publisher?.hostIp ?? want.hostIp, hostPort: want.hostPort || pickPort(taken) };
       if (taken.has(binding.hostPort) && want.hostPort) {
         throw conflict(`driver failed programming external connectivity on endpoint ${c.name}: Bind for ${binding.hostIp}:${binding.hostPort} failed: port is already allocated`);
       }

@@ -3,7 +3,7 @@ import { importEmbeddedImages } from '../engine/embedded-images.js';
 import type { ImageService } from '../engine/image-service.js';
 import type { PortPublisher } from '../engine/networks.js';
 import { GuestVM, type BootProgress } from '../vm/guest-vm.js';
-import { startGuest } from '../vm/start-guest.js';
+import { startGuest, type SnapshotStore, type StartedGuest } from '../vm/start-guest.js';
 import { FolderSnapshotStore } from './folder-snapshots.js';
 import { readManifest } from '../vm/artifacts.js';
 import { FolderArtifactSource, v86WasmPath } from './folder-artifacts.js';
@@ -16,8 +16,10 @@ export interface NodeBootOptions {
   onProgress?: (p: BootProgress) => void;
   onSerial?: (text: string) => void;
   memoryMiB?: number;
-  /** Restore from (and save) a snapshot in the cache folder. */
-  snapshots?: boolean;
+  /** Restore from (and save) a snapshot: in the cache folder (true), or in the store given. */
+  snapshots?: boolean | SnapshotStore;
+  /** With `snapshots`: whether the guest was restored, and when its new snapshot (after a cold boot) is stored. */
+  onStarted?: (started: Pick<StartedGuest, 'restored' | 'saved'>) => void;
   onNotice?: (text: string) => void;
   /** Where published ports are exposed on this machine (the daemon: loopback listeners). */
   publisher?: PortPublisher;
@@ -41,8 +43,10 @@ export async function bootNodeEngine(options: NodeBootOptions = {}): Promise<Eng
   };
   let vm: GuestVM;
   if (options.snapshots) {
-    const started = await startGuest(vmOptions, new FolderSnapshotStore());
+    const store = options.snapshots === true ? new FolderSnapshotStore() : options.snapshots;
+    const started = await startGuest(vmOptions, store);
     if (started.notice) options.onNotice?.(started.notice);
+    options.onStarted?.(started);
     vm = started.vm;
   } else {
     vm = await GuestVM.boot(vmOptions);

@@ -10,15 +10,16 @@ import type { TcpStream } from '../vm/tcp-stream.js';
  * network by accident.
  */
 export class LoopbackPorts implements PortPublisher {
+  readonly hostIp = '127.0.0.1';
   private readonly servers = new Map<number, Server>();
 
   async publish(binding: PortBinding, connect: () => Promise<TcpStream>): Promise<void> {
     const server = createServer((socket) => void pipe(socket, connect));
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e: NodeJS.ErrnoException) =>
-        reject(new Error(e.code === 'EADDRINUSE' ? `Bind for 127.0.0.1:${binding.hostPort} failed: port is already in use on this machine` : `Bind for 127.0.0.1:${binding.hostPort} failed: ${e.message}`)),
+        reject(new Error(e.code === 'EADDRINUSE' ? `Bind for ${this.hostIp}:${binding.hostPort} failed: port is already in use on this machine` : `Bind for ${this.hostIp}:${binding.hostPort} failed: ${e.message}`)),
       );
-      server.listen(binding.hostPort, '127.0.0.1', resolve);
+      server.listen(binding.hostPort, this.hostIp, resolve);
     });
     this.servers.set(binding.hostPort, server);
   }

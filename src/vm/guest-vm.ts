@@ -57,6 +57,10 @@ function emulatorOptions(options: GuestVMOptions, memoryMiB: number) {
     filesystem: {},
     virtio_console: true,
     net_device: netDeviceOptions(options.network),
+    // A new emulator gives its network card a random MAC and tells the network adapter; a
+    // restored guest's eth0 keeps the MAC it was booted with, so without this the adapter
+    // addresses the frames of connections it opens (published ports) to a MAC the guest drops.
+    preserve_mac_from_state_image: true,
     autostart: true,
     disable_keyboard: true,
     disable_mouse: true,

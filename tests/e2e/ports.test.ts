@@ -1,9 +1,11 @@
 /**
  * Published ports in the page: a container's web server, reached through the
  * service worker, in the Ports panel, the preview pane, a new tab and a plain
- * fetch; a port that nothing publishes gets the 502 page that says so.
+ * fetch; a port that nothing publishes gets the 502 page that says so. The
+ * same on later visits, whose guest is restored from the first visit's
+ * snapshot.
  */
-import type { Browser, Frame, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
 import type { ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectErrors, launchChromium, shot, startDevServer, typeCommand, waitBooted, waitScreen } from './helpers.js';
@@ -11,12 +13,16 @@ import { collectErrors, launchChromium, shot, startDevServer, typeCommand, waitB
 let server: ViteDevServer;
 let url: string;
 let browser: Browser;
+/** One browser profile for the file: the first visit boots cold and saves the snapshot later visits restore. */
+let context: BrowserContext;
 
 beforeAll(async () => {
   [{ server, url }, browser] = await Promise.all([startDevServer(), launchChromium()]);
+  context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
 });
 
 afterAll(async () => {
+  await context?.close();
   await browser?.close();
   await server?.close();
 });
@@ -49,7 +55,6 @@ function portFrame(page: Page, hostPort: number): Frame {
 
 describe('published ports', () => {
   it('docker run -p 8080:80 busybox httpd: listed in Ports, previewed, opened in a tab, fetched; an unpublished port is a 502 that says why', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
     const errors = collectErrors(page);
     await page.goto(url);
@@ -150,6 +155,36 @@ describe('published ports', () => {
     await typeCommand(page, 'docker rm -f web');
     await page.waitForSelector(row, { state: 'detached', timeout: 30_000 });
     expect(errors).toEqual([]);
-    await context.close();
+    // Stays open until its snapshot is stored, for the next test's visits.
+    await page.waitForSelector('body[data-snapshot="saved"]', { timeout: 60_000 });
+    await page.close();
+  });
+
+  it('answers on every later visit, each restored from the snapshot', async () => {
+    const page = await context.newPage();
+    const errors = collectErrors(page);
+    await page.goto(url);
+    for (const port of [8082, 8083]) {
+      if (port !== 8082) await page.reload();
+      await waitBooted(page);
+      expect(await page.getAttribute('body', 'data-boot')).toBe('restored');
+      await waitScreen(page, /berth:~# /);
+      await typeCommand(page, `docker run -d -p ${port}:80 busybox sh -c 'mkdir -p /www && echo hello-${port} > /www/index.html && httpd -f -p 80 -h /www'`);
+      await page.waitForSelector(`#port-list li[data-port="${port}"]`, { timeout: 60_000 });
+      // httpd may listen a moment after the port is listed: ask until it answers, as a person reloading would.
+      const answer = await page.evaluate(async (p) => {
+        let last = '';
+        for (let i = 0; i < 60; i++) {
+          const r = await fetch(`/__berth/port/${p}/`);
+          last = `${r.status} ${await r.text()}`;
+          if (r.status === 200 || r.headers.get('x-berth-error') !== 'refused') break;
+          await new Promise((t) => setTimeout(t, 500));
+        }
+        return last;
+      }, port);
+      expect(answer).toBe(`200 hello-${port}\n`);
+    }
+    expect(errors).toEqual([]);
+    await page.close();
   });
 });

@@ -1,8 +1,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inject } from 'vitest';
 import type { Engine } from '../../src/engine/engine.js';
+import type { PortPublisher } from '../../src/engine/networks.js';
 import { bootNodeEngine } from '../../src/node/boot.js';
+import { FolderSnapshotStore } from '../../src/node/folder-snapshots.js';
 import { openImageService, type ImageServiceOptions } from '../../src/node/host.js';
 import { concat } from '../../src/vm/bytes.js';
 
@@ -11,9 +14,41 @@ export function tempStoreDir(): string {
   return mkdtempSync(join(tmpdir(), 'berth-store-'));
 }
 
-/** Boots a guest with its own image store (never the user's). */
-export async function bootEngine(opts: ImageServiceOptions = {}): Promise<Engine> {
-  return bootNodeEngine({ images: openImageService({ dir: tempStoreDir(), ...opts }) });
+/**
+ * How a suite's guest starts. `restored` is the path users take most (every
+ * daemon start and page visit after the first): the run's first suite boots
+ * cold and saves a snapshot, as the daemon's first start does, and every
+ * suite restores from it (tests/helpers/global-setup.ts gives the run its
+ * snapshot folder).
+ */
+export type GuestStart = 'cold' | 'restored';
+
+export interface BootEngineOptions extends ImageServiceOptions {
+  start?: GuestStart;
+  publisher?: PortPublisher;
+}
+
+/** Boots a guest with its own image store (never the user's), restored from the run's snapshot unless `start: 'cold'`. */
+export async function bootEngine(opts: BootEngineOptions = {}): Promise<Engine> {
+  const { start = 'restored', publisher, ...storeOpts } = opts;
+  const boot = (snapshots?: FolderSnapshotStore, onStarted?: (s: { restored: boolean; saved: Promise<void> }) => void) =>
+    bootNodeEngine({
+      images: openImageService({ dir: tempStoreDir(), ...storeOpts }),
+      ...(publisher ? { publisher } : {}),
+      ...(snapshots ? { snapshots } : {}),
+      ...(onStarted ? { onStarted } : {}),
+    });
+  if (start === 'cold') return boot();
+  const store = new FolderSnapshotStore(inject('snapshotDir'));
+  let started!: { restored: boolean; saved: Promise<void> };
+  const engine = await boot(store, (s) => (started = s));
+  if (started.restored) return engine;
+  // No snapshot yet: this guest booted cold and saved one; start again from it.
+  await started.saved;
+  await engine.vm.stop();
+  const again = await boot(store, (s) => (started = s));
+  if (!started.restored) throw new Error('the guest did not restore from the snapshot it had just saved');
+  return again;
 }
 
 export interface RunResult {

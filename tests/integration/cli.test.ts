@@ -128,7 +128,7 @@ describe('berth published ports', () => {
     const port = await freePort();
     const run = berth(['run', '-d', '--name', 'cliweb', '-p', `${port}:80`, 'busybox', 'sh', '-c', 'mkdir -p /www && echo served-by-berth > /www/index.html && exec httpd -f -p 80 -h /www']);
     expect(run.code, run.stderr).toBe(0);
-    expect(berth(['port', 'cliweb']).stdout).toBe(`80/tcp -> 0.0.0.0:${port}\n`);
+    expect(berth(['port', 'cliweb']).stdout).toBe(`80/tcp -> 127.0.0.1:${port}\n`);
     let text = '';
     for (let i = 0; i < 50 && !text; i++) {
       text = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text()).catch(() => '');
