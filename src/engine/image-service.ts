@@ -21,6 +21,12 @@ import { UnsafeLayerError } from './layer-unpacker.js';
  * The metadata layer over the content store: which images exist, their tags
  * and digests. Blobs are shared by digest across images; a blob no image
  * refers to is deleted when the last image using it goes (`rmi`, `prune`).
+ *
+ * A pull or load holds a lease on every blob it uses until its image is
+ * recorded (containerd's leases): until then no image refers to a blob it
+ * found already stored or has just stored, and a collection running
+ * meanwhile (`rmi`, `prune`, another pull cleaning up after a failure) would
+ * otherwise delete it under the image about to be recorded.
  */
 
 export interface StoredImage {
@@ -65,6 +71,10 @@ function parse(name: string): ImageReference {
 export class ImageService {
   /** Registry logins (`login`/`logout`), used by pulls. */
   readonly credentials: CredentialStore;
+  /** Blobs pulls and loads in progress use, with how many hold each: collections leave them alone. */
+  private readonly leases = new Map<string, number>();
+  /** The collection running now and those queued after it (one runs at a time). */
+  private collecting: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly content: ContentStore,
@@ -112,9 +122,16 @@ export class ImageService {
     await this.credentials.ready;
     const ref = parse(name);
     const added: string[] = [];
+    let release = () => {};
     try {
       const resolved = await this.registry.resolve(ref, GUEST_PLATFORM).catch(mapRegistryError);
       const manifest = resolved.manifest;
+      release = await this.lease([
+        manifest.config.digest,
+        ...manifest.layers.map((l) => l.digest),
+        resolved.manifestDigest,
+        ...(resolved.index ? [resolved.index.digest] : []),
+      ]);
       onEvent?.({ type: 'resolved', ref: familiarString(ref), digest: resolved.index?.digest ?? resolved.manifestDigest, layers: manifest.layers.length });
       let config: ImageConfig;
       if (await this.content.has(manifest.config.digest)) {
@@ -159,9 +176,12 @@ export class ImageService {
         repoDigests: [repoDigest],
       });
     } catch (e) {
-      // Leave the store as it was: drop what this pull added that no image refers to.
+      // Leave the store as it was: drop what this pull added that no image (or other pull) holds.
+      release();
       await this.collect(added);
       throw e;
+    } finally {
+      release();
     }
   }
 
@@ -171,10 +191,13 @@ export class ImageService {
    */
   async importLayout(reader: LayoutReader, refs: string[], indexDescriptor?: Descriptor): Promise<ImageRecord> {
     const added: string[] = [];
+    const releases: Array<() => void> = [];
+    const releaseAll = () => releases.splice(0).forEach((r) => r());
     const read = async (desc: Descriptor) => {
       const bytes = await reader.read(`blobs/sha256/${digestHex(desc.digest)}`).catch((e) => {
         throw invalidArgument(`the archive lacks blob ${desc.digest}`, e);
       });
+      releases.push(await this.lease([desc.digest]));
       if (!(await this.content.has(desc.digest))) {
         await this.content.put(desc, bytes);
         added.push(desc.digest);
@@ -223,8 +246,11 @@ export class ImageService {
         repoDigests: [],
       });
     } catch (e) {
+      releaseAll();
       await this.collect(added);
       throw e;
+    } finally {
+      releaseAll();
     }
   }
 
@@ -331,14 +357,44 @@ export class ImageService {
     };
   }
 
-  /** Deletes the given blobs that no image refers to; returns the bytes freed. */
-  private async collect(candidates: string[]): Promise<number> {
-    if (candidates.length === 0) return 0;
+  /**
+   * Holds `digests` against collection until the returned function is called.
+   * Resolves once the collections that began before have ended, so a blob the
+   * caller then finds stored stays stored.
+   */
+  private async lease(digests: string[]): Promise<() => void> {
+    const held = [...new Set(digests)];
+    for (const d of held) this.leases.set(d, (this.leases.get(d) ?? 0) + 1);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      for (const d of held) {
+        const n = this.leases.get(d)! - 1;
+        if (n > 0) this.leases.set(d, n);
+        else this.leases.delete(d);
+      }
+    };
+    await this.collecting;
+    return release;
+  }
+
+  /** Deletes the given blobs that no image refers to and no pull or load holds; returns the bytes freed. */
+  private collect(candidates: string[]): Promise<number> {
+    if (candidates.length === 0) return Promise.resolve(0);
+    const run = this.collecting.then(() => this.collectNow(candidates));
+    this.collecting = run.catch(() => {});
+    return run;
+  }
+
+  private async collectNow(candidates: string[]): Promise<number> {
+    // Held now: a lease released while this runs belongs to an image just recorded, which `live` predates.
+    const held = new Set(this.leases.keys());
     const live = new Set<string>();
     for (const r of await this.list()) for (const d of [r.id, ...r.extraBlobs, ...r.layers.map((l) => l.digest)]) live.add(d);
     let freed = 0;
     for (const d of new Set(candidates)) {
-      if (live.has(d)) continue;
+      if (live.has(d) || held.has(d) || this.leases.has(d)) continue;
       const info = await this.content.info(d);
       if (await this.content.delete(d)) freed += info?.size ?? 0;
     }
