@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/engine.js';
 import { isBerthError } from '../../src/engine/errors.js';
 import { ImageService } from '../../src/engine/image-service.js';
+import { chainIds, LAYERS_DIR, layerPath } from '../../src/engine/layer-unpacker.js';
 import { RegistryClient, type RegistryClientOptions } from '../../src/oci/registry-client.js';
 import { FolderContentStore, FolderMetadataStore } from '../../src/store/folder/folder-store.js';
 import { bootNodeEngine } from '../../src/node/boot.js';
@@ -33,6 +34,17 @@ function service(opts: RegistryClientOptions = {}, dir = storeDir): ImageService
     return (opts.fetch ?? fetch)(input, init);
   };
   return new ImageService(new FolderContentStore(dir), new FolderMetadataStore(dir), new RegistryClient({ ...opts, fetch: counting }));
+}
+
+/** The unpacked layer trees in the 9p tree (not the hidden partial ones), sorted. */
+function layerTrees(): string[] {
+  if (!engine.vm.fs.exists(LAYERS_DIR)) return [];
+  return engine.vm.fs.list(LAYERS_DIR).filter((n) => !n.startsWith('.')).map((n) => `${LAYERS_DIR}/${n}`).sort();
+}
+
+/** The trees an image's layers unpack to, bottom first. */
+async function treesOf(image: { layers: Array<{ diffId: string }> }): Promise<string[]> {
+  return (await chainIds(image.layers.map((l) => l.diffId))).map(layerPath);
 }
 
 async function storeSnapshot(dir = storeDir): Promise<{ blobs: string[]; meta: string[] }> {
@@ -97,6 +109,7 @@ describe('pull from a registry', () => {
   });
 
   it('stores a base layer two images share once', async () => {
+    const treesBefore = layerTrees();
     const a = await engine.pull(`${registry.host}/sharedbase-a:latest`);
     const b = await engine.pull(`${registry.host}/sharedbase-b:latest`);
     expect(a.layers[0]!.digest).toBe(b.layers[0]!.digest);
@@ -106,10 +119,10 @@ describe('pull from a registry', () => {
     const ra = await runCollect(engine, `${registry.host}/sharedbase-a:latest`, ['cat', '/whoami']);
     const rb = await runCollect(engine, `${registry.host}/sharedbase-b:latest`, ['cat', '/whoami']);
     expect([ra.stdout, rb.stdout]).toEqual(['sharedbase-a\n', 'sharedbase-b\n']);
-    // One unpacked tree for the shared base in the 9p tree.
-    expect(engine.vm.fs.list('/layers').filter((n) => !n.startsWith('.')).length).toBeLessThanOrEqual(
-      new Set([...a.layers, ...b.layers].map((l) => l.digest)).size + 8,
-    );
+    // Running them added exactly their trees, the shared base's once, and nothing else.
+    const [ta, tb] = [await treesOf(a), await treesOf(b)];
+    expect(ta[0]).toBe(tb[0]);
+    expect(layerTrees()).toEqual([...new Set([...treesBefore, ...ta, ...tb])].sort());
   });
 
   it('refuses an image with no linux/386 and lists the platforms it has', async () => {
@@ -185,6 +198,7 @@ describe('bad downloads leave the store as it was', () => {
 describe('tags, removal and layer trees', () => {
   it('tags, untags, removes and frees blobs and unpacked trees nobody uses', async () => {
     const name = `${registry.host}/sharedbase-b:latest`;
+    const treesBefore = layerTrees();
     await engine.images.tag(name, 'mine:v1');
     expect((await engine.images.resolve('mine:v1')).id).toBe((await engine.images.resolve(name)).id);
     expect(await engine.removeImage('mine:v1')).toEqual([{ Untagged: 'mine:v1' }]);
@@ -194,6 +208,10 @@ describe('tags, removal and layer trees', () => {
     const blobs = (await storeSnapshot()).blobs;
     expect(blobs).not.toContain(image.layers[1]!.digest); // its own top layer is gone
     expect(blobs).toContain(image.layers[0]!.digest); // the shared base stays for sharedbase-a
+    // Its own top tree (unpacked when the test above ran it) goes; the shared base's and every other image's stay.
+    const ownTree = (await treesOf(image))[1]!;
+    expect(treesBefore).toContain(ownTree);
+    expect(layerTrees()).toEqual(treesBefore.filter((t) => t !== ownTree));
     const err = await engine.images.resolve(name).catch((e) => e);
     expect(err.message).toMatch(/Unable to find image/);
   });
