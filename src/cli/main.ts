@@ -2,9 +2,10 @@ import { runDockerCommand } from '../engine/docker-cli/docker-cli.js';
 import { ClientIO } from '../engine/docker-cli/io.js';
 import type { Engine } from '../engine/engine.js';
 import { readManifest } from '../vm/artifacts.js';
-import { runDaemon } from '../node/daemon.js';
-import { connectDaemon, runViaDaemon, stopDaemon } from '../node/daemon-client.js';
-import { daemonPaths } from '../node/daemon-paths.js';
+import { DaemonAlreadyRunning, runDaemon, type RunningDaemon } from '../node/daemon.js';
+import { connectDaemon, daemonRequest, runViaDaemon, stopDaemon } from '../node/daemon-client.js';
+import { ownerMayBeDaemon, ownerState, readLock } from '../node/daemon-lock.js';
+import { DAEMON_RUNNING_EXIT, daemonPaths } from '../node/daemon-paths.js';
 import { FolderArtifactSource } from '../node/folder-artifacts.js';
 
 /**
@@ -47,28 +48,37 @@ async function daemonCommand(sub: string | undefined): Promise<number> {
   const paths = daemonPaths();
   switch (sub) {
     case 'run': {
-      const d = await runDaemon();
-      const stop = () => void d.stop().then(() => process.exit(0));
-      process.on('SIGTERM', stop);
-      process.on('SIGINT', stop);
-      return new Promise<number>(() => {});
+      // Set before the lock is taken: a SIGTERM while booting (`daemon stop` then signals) ends the process, and the lock with it.
+      let d: RunningDaemon | undefined;
+      const onSignal = () => (d ? void d.stop() : process.exit(0));
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+      try {
+        d = await runDaemon();
+      } catch (e) {
+        if (!(e instanceof DaemonAlreadyRunning)) throw e;
+        process.stderr.write(`berth: ${e.message}\n`);
+        return DAEMON_RUNNING_EXIT;
+      }
+      return await d.stopped;
     }
     case 'start':
       (await connectDaemon(() => process.stderr.write('berth: starting the daemon…\n'))).end();
       process.stdout.write(`berth daemon running (socket ${paths.socket})\n`);
       return 0;
-    case 'stop':
-      process.stdout.write((await stopDaemon()) ? 'berth daemon stopped\n' : 'berth daemon was not running\n');
+    case 'stop': {
+      const r = await stopDaemon();
+      if (!r.stopped && r.note) process.stderr.write(`berth: ${r.note}\n`);
+      process.stdout.write(r.stopped ? `berth daemon stopped (pid ${r.pid})\n` : 'berth daemon was not running\n');
       return 0;
+    }
     case 'status': {
-      const { connect } = await import('node:net');
-      const up = await new Promise<boolean>((r) => {
-        const s = connect(paths.socket);
-        s.once('connect', () => (s.end(), r(true)));
-        s.once('error', () => r(false));
-      });
-      process.stdout.write(`berth daemon ${up ? 'running' : 'not running'}\n  socket: ${paths.socket}\n  log:    ${paths.log}\n`);
-      return up ? 0 : 1;
+      const info = await daemonRequest('status');
+      const lock = readLock(paths.pid);
+      const starting = !info && lock?.owner && ownerMayBeDaemon(ownerState(lock.owner, paths.dir)) ? lock.owner.pid : undefined;
+      const state = info ? `running (pid ${info.pid})` : starting ? `starting (pid ${starting})` : 'not running';
+      process.stdout.write(`berth daemon ${state}\n  socket: ${paths.socket}\n  log:    ${paths.log}\n`);
+      return info ? 0 : 1;
     }
     default:
       process.stderr.write(`berth: unknown daemon command '${sub ?? ''}' (run, start, stop, status)\n`);

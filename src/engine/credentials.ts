@@ -4,6 +4,12 @@ import type { MetadataStore } from '../store/content-store.js';
 /**
  * Registry logins, kept in the metadata store (Node: the cache folder;
  * browser: IndexedDB), never in a share link or a scenario.
+ *
+ * The password is stored as given, in plain JSON under `auth/<host>`: Docker
+ * keeps it no better (base64 of user:password in config.json, without a
+ * credential helper). What protects it is who can read it: in Node the
+ * document is a 0600 file in the store, and the cache folder is 0700
+ * (src/node/daemon-paths.ts); in the browser, the origin's IndexedDB.
  */
 export class CredentialStore {
   private readonly cache = new Map<string, Credentials>();

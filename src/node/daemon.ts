@@ -1,69 +1,185 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
-import { dirname } from 'node:path';
+import { readdirSync, rmSync } from 'node:fs';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
 import type { Engine } from '../engine/engine.js';
 import { serveClientSession, serveGuestDockerClients } from '../engine/docker-cli/serve.js';
-import { ClientSessionEndpoint } from '../vm/client-session.js';
+import { ClientSessionEndpoint, parseClientOpen } from '../vm/client-session.js';
 import { encodeFrame, FrameParser } from '../vm/frame.js';
 import { MsgType } from '../vm/protocol.js';
 import { bootNodeEngine } from './boot.js';
+import { acquireDaemonLock, type LockOwner } from './daemon-lock.js';
+import { daemonPaths, makePrivate, prepareCacheDir, rotateLog } from './daemon-paths.js';
+import { storeDir } from './host.js';
 import { LoopbackPorts } from './loopback-ports.js';
-import { daemonPaths } from './daemon-paths.js';
 import { nodeClientFiles } from './node-files.js';
+import { redactedCommandLine } from './redact.js';
+
+/** Another daemon owns the cache folder (or answers on its socket): this one does not start. */
+export class DaemonAlreadyRunning extends Error {
+  constructor(
+    message: string,
+    readonly pid?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface RunningDaemon {
+  engine: Engine;
+  server: Server;
+  /** Stops serving, the guest and its containers; releases the lock. Once, however often called. */
+  stop: () => Promise<void>;
+  /** Settles once stopped (by stop(), a client's `daemon stop`, the guest's death) with the exit status for the process: 1 when the guest died. */
+  stopped: Promise<number>;
+}
 
 /**
  * The Node daemon, as dockerd: one guest kept running, serving `berth`
  * clients on a Unix socket with the same client-session frames the guest's
- * `docker` uses (docs/protocol.md), one session per connection.
+ * `docker` uses (docs/protocol.md), one session per connection; a session
+ * whose argv starts with `daemon` is a request to the daemon itself
+ * (`daemon status`, `daemon stop`).
+ *
+ * One daemon per cache folder: it takes the lock (daemon-lock.ts) before
+ * anything else, and never removes a socket something still answers on.
  */
-export async function runDaemon(opts: { log?: (line: string) => void } = {}): Promise<{ engine: Engine; server: Server; stop: () => Promise<void> }> {
+export async function runDaemon(opts: { log?: (line: string) => void } = {}): Promise<RunningDaemon> {
   const paths = daemonPaths();
   const log = opts.log ?? ((l: string) => process.stderr.write(`${new Date().toISOString()} ${l}\n`));
-  mkdirSync(dirname(paths.socket), { recursive: true });
-  const t0 = performance.now();
+  const warning = prepareCacheDir(paths.dir);
+  const lock = await acquireDaemonLock(paths.pid, paths.dir);
+  if (!lock.acquired) {
+    throw new DaemonAlreadyRunning(`a berth daemon (pid ${lock.owner.pid}) already runs for ${paths.dir}; not starting another`, lock.owner.pid);
+  }
+  // However this process ends (a failed boot, process.exit on a signal), the lock goes with it.
+  const release = () => lock.release();
+  process.once('exit', release);
+  let engine: Engine | undefined;
   const ports = new LoopbackPorts();
-  const engine = await bootNodeEngine({ snapshots: true, onNotice: log, publisher: ports });
-  log(`guest ${engine.vm.manifest.id} ready in ${Math.round(performance.now() - t0)} ms`);
-  serveGuestDockerClients(engine);
-  rmSync(paths.socket, { force: true });
-  const server = createServer((socket) => serveConnection(engine, socket, log));
+  try {
+    // Only the lock's holder rotates the log; what it logs from here lands in the fresh one.
+    const rotated = rotateLog(paths.log, paths.oldLog);
+    makePrivate(paths.log);
+    if (rotated) log(`log rotated: the previous one is ${paths.oldLog}`);
+    if (warning) log(`warning: ${warning}`);
+    protectCredentialFiles(storeDir());
+    await refuseIfAnswered(paths.socket);
+
+    const t0 = performance.now();
+    engine = await bootNodeEngine({ snapshots: true, onNotice: log, publisher: ports });
+    log(`guest ${engine.vm.manifest.id} ready in ${Math.round(performance.now() - t0)} ms`);
+    serveGuestDockerClients(engine);
+
+    if (!lock.owns()) throw new DaemonAlreadyRunning(`lost the daemon lock ${paths.pid} while booting; not starting another daemon`);
+    await refuseIfAnswered(paths.socket);
+    rmSync(paths.socket, { force: true }); // nothing answers there: a dead daemon's
+  } catch (e) {
+    ports.closeAll();
+    await engine?.vm.stop().catch(() => {});
+    process.off('exit', release);
+    release();
+    throw e;
+  }
+  const running = engine;
+  const identity: LockOwner = lock.owner;
+  let stopping: Promise<void> | undefined;
+  let markStopped!: (code: number) => void;
+  const stopped = new Promise<number>((r) => (markStopped = r));
+  let exitCode = 0;
+  const stop = () =>
+    (stopping ??= (async () => {
+      server.close();
+      ports.closeAll();
+      rmSync(paths.socket, { force: true });
+      await running.vm.stop().catch(() => {});
+      process.off('exit', release);
+      release();
+      log('stopped');
+      markStopped(exitCode);
+    })());
+  const control: DaemonControl = {
+    info: () => ({ pid: identity.pid, ...(identity.start ? { start: identity.start } : {}), guest: running.vm.manifest.id }),
+    stop: () => {
+      log('stop requested by a client');
+      void stop();
+    },
+  };
+  const server = createServer((socket) => serveConnection(running, socket, log, control));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(paths.socket, resolve);
   });
-  writeFileSync(paths.pid, String(process.pid));
-  log(`listening on ${paths.socket}`);
-  let stopping = false;
-  engine.vm.onDeath((e) => {
+  // The socket gets the umask's mode on creation; the folder (0700) keeps others out until this.
+  makePrivate(paths.socket);
+  log(`listening on ${paths.socket} (pid ${process.pid})`);
+  running.vm.onDeath((e) => {
     if (stopping) return;
     log(`guest died: ${e.message}`);
-    void stop().then(() => process.exit(1));
+    exitCode = 1;
+    void stop();
   });
-  const stop = async () => {
-    stopping = true;
-    server.close();
-    ports.closeAll();
-    rmSync(paths.socket, { force: true });
-    rmSync(paths.pid, { force: true });
-    await engine.vm.stop().catch(() => {});
-  };
-  return { engine, server, stop };
+  return { engine: running, server, stop, stopped };
 }
 
-function serveConnection(engine: Engine, socket: Socket, log: (l: string) => void): void {
+/** Refuses to start when something answers on the socket path (a daemon without the lock: an older berth). */
+async function refuseIfAnswered(path: string): Promise<void> {
+  const answer = await new Promise<'answered' | 'free' | string>((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve('answered');
+    });
+    s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? 'free' : (e.code ?? e.message)));
+  });
+  if (answer === 'answered') throw new DaemonAlreadyRunning(`something already answers on ${path} (another berth daemon?); not starting another, and leaving its socket alone`);
+  if (answer !== 'free') throw new DaemonAlreadyRunning(`cannot tell whether ${path} is in use (${answer}); not starting a daemon`);
+}
+
+/**
+ * Credentials from `login` are JSON documents in the store's metadata
+ * (`meta/auth%2f<host>.json`, FolderMetadataStore), password included, as
+ * Docker keeps them (base64, no less readable) in config.json: their mode is
+ * the protection. New ones are written 0600; older ones are made 0600 here.
+ */
+function protectCredentialFiles(store: string): void {
+  const meta = join(store, 'meta');
+  let names: string[];
+  try {
+    names = readdirSync(meta);
+  } catch {
+    return;
+  }
+  for (const n of names) if (n.startsWith('auth%2f') && n.endsWith('.json')) makePrivate(join(meta, n));
+}
+
+interface DaemonControl {
+  info(): { pid: number; start?: string; guest: string };
+  stop(): void;
+}
+
+function serveConnection(engine: Engine, socket: Socket, log: (l: string) => void, control: DaemonControl): void {
   let session: ClientSessionEndpoint | undefined;
+  let request = false;
   let finished = false;
   const send = (type: MsgType, payload?: Uint8Array) => {
     if (!socket.destroyed) socket.write(encodeFrame(type, 0, payload));
   };
   const parser = new FrameParser(
     (frame) => {
-      if (frame.type === MsgType.CLIENT_OPEN && !session) {
+      if (frame.type === MsgType.CLIENT_OPEN && !session && !request) {
+        const argv = parseClientOpen(frame.payload).argv;
+        if (argv[0] === 'daemon') {
+          request = true;
+          finished = true;
+          answerRequest(argv.slice(1), send, control);
+          socket.end();
+          return;
+        }
         session = new ClientSessionEndpoint(frame.payload, send, () => {
           finished = true;
           socket.end();
         });
-        log(`docker ${session.argv.join(' ')}`);
+        log(`docker ${redactedCommandLine(session.argv)}`);
         void serveClientSession(engine, session, nodeClientFiles);
       } else session?.receive(frame);
     },
@@ -78,4 +194,23 @@ function serveConnection(engine: Engine, socket: Socket, log: (l: string) => voi
       session.receive({ type: MsgType.CLIENT_STDIN_EOF, id: 0, payload: new Uint8Array(0) });
     }
   });
+}
+
+/** `daemon status` / `daemon stop` (docs/protocol.md, "Daemon requests"): one JSON line on stdout, exit 0. */
+function answerRequest(args: string[], send: (type: MsgType, payload?: Uint8Array) => void, control: DaemonControl): void {
+  const exit = (code: number) => {
+    const p = new Uint8Array(4);
+    new DataView(p.buffer).setInt32(0, code, true);
+    send(MsgType.CLIENT_EXIT, p);
+  };
+  const text = (s: string) => new TextEncoder().encode(s);
+  const what = args.join(' ');
+  if (what === 'status' || what === 'stop') {
+    send(MsgType.CLIENT_STDOUT, text(`${JSON.stringify(control.info())}\n`));
+    exit(0);
+    if (what === 'stop') control.stop();
+  } else {
+    send(MsgType.CLIENT_STDERR, text(`berth daemon: unknown request '${what}' (status, stop)\n`));
+    exit(125);
+  }
 }

@@ -106,7 +106,8 @@ export class FolderMetadataStore implements MetadataStore {
     await this.#ready;
     const tmp = join(this.#tmp, `${randomUUID()}.json`);
     try {
-      await writeFile(tmp, text, { flag: 'wx' });
+      // The user's only (0600): logins (`auth/<host>`) hold a password, as Docker's config.json does.
+      await writeFile(tmp, text, { flag: 'wx', mode: 0o600 });
       await rename(tmp, join(this.#meta, fileName(key)));
     } catch (e) {
       await rm(tmp, { force: true });
