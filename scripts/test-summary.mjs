@@ -3,7 +3,7 @@
 // closing line CI reads: `N passed, N failed`, or `N passed, N failed,
 // N skipped` when something was skipped. It exits non-zero on any failure.
 //
-//   node scripts/test-summary.mjs --since <ms since epoch> test-results/vitest.json other.txt...
+//   node scripts/test-summary.mjs --since <ms since epoch> [--vitest-exit <code>] test-results/vitest.json other.txt...
 //
 // A failing test must never read as passed, so all of these count as failures:
 //   - a failed test;
@@ -12,7 +12,8 @@
 //     failure (vitest reports those as skipped); a failure that kept nothing
 //     from running (an afterAll) counts as one;
 //   - every unhandled error vitest reports, an interrupted run, a run vitest
-//     itself calls unsuccessful, a run with no test files;
+//     itself calls unsuccessful or that exits non-zero (--vitest-exit), a run
+//     with no test files;
 //   - a skip that is not declared (below);
 //   - a report that is missing, unreadable or older than this run: vitest's
 //     `startTime` and the file's mtime must not be before --since (test.sh
@@ -72,13 +73,18 @@ function finish() {
 }
 
 const args = process.argv.slice(2);
-const sinceAt = args.indexOf('--since');
-const since = sinceAt >= 0 ? Number(args[sinceAt + 1]) : NaN;
-if (sinceAt >= 0) args.splice(sinceAt, 2);
+/** Takes `--name value` out of the arguments. */
+function option(name) {
+  const at = args.indexOf(name);
+  if (at < 0) return undefined;
+  return args.splice(at, 2)[1];
+}
+const since = Number(option('--since') ?? NaN);
+const vitestExit = option('--vitest-exit');
 const [vitestJson, ...summaries] = args;
 
 if (!Number.isFinite(since) || !vitestJson) {
-  console.error('usage: test-summary.mjs --since <ms since epoch> <vitest.json> [suite.txt...]');
+  console.error('usage: test-summary.mjs --since <ms since epoch> [--vitest-exit <code>] <vitest.json> [suite.txt...]');
   fail(1, 'test-summary.mjs: no --since time: cannot tell this run\'s reports from old ones');
   finish();
 }
@@ -206,5 +212,6 @@ for (const e of extras?.unhandledErrors ?? []) fail(1, `unhandled error: ${e.mes
 if (extras?.reason === 'interrupted') fail(1, 'the test run was interrupted');
 if (!r.testResults?.length) fail(1, `${vitestJson}: vitest ran no test files`);
 if (r.success !== true && failed === failedBefore) fail(1, `${vitestJson}: vitest reports the run as unsuccessful`);
+if (vitestExit !== undefined && vitestExit !== '0' && failed === failedBefore) fail(1, `vitest exited with code ${vitestExit}`);
 if (notSelected) notes.push(`(${notSelected} tests not selected by the filter; undeclared skips are checked in an unfiltered run only)`);
 finish();

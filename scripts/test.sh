@@ -24,7 +24,9 @@ make -s -C guest/agent test O="$repo/test-results/agent" 2>&1 | tee test-results
 
 echo "== unit and integration tests ==" >&2
 npx vitest run --reporter=default --reporter=json --reporter=./scripts/vitest-extras-reporter.mjs \
-  --outputFile.json=test-results/vitest.json "$@" || status=1
+  --outputFile.json=test-results/vitest.json "$@"
+vitest_exit=$?
+[ "$vitest_exit" = 0 ] || status=1
 
-node scripts/test-summary.mjs --since "$started" test-results/vitest.json test-results/agent.txt test-results/typecheck.txt || status=1
+node scripts/test-summary.mjs --since "$started" --vitest-exit "$vitest_exit" test-results/vitest.json test-results/agent.txt test-results/typecheck.txt || status=1
 exit $status

@@ -163,6 +163,11 @@ describe('test-summary.mjs', () => {
     extras();
     expect(run(passing({ success: false }))).toMatchObject({ code: 1, last: '1 passed, 1 failed' });
     expect(run(vitestJson([]))).toMatchObject({ code: 1, last: '0 passed, 1 failed' });
+    // vitest exited non-zero for a reason nothing above shows
+    r = summary('--since', String(since), '--vitest-exit', '1', passing());
+    expect(r).toMatchObject({ code: 1, last: '1 passed, 1 failed' });
+    expect(r.out).toContain('vitest exited with code 1');
+    expect(summary('--since', String(since), '--vitest-exit', '0', passing())).toMatchObject({ code: 0, last: '1 passed, 0 failed' });
   });
 
   it('refuses reports left over from an earlier run', () => {
