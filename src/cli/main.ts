@@ -3,7 +3,7 @@ import { ClientIO } from '../engine/docker-cli/io.js';
 import type { Engine } from '../engine/engine.js';
 import { readManifest } from '../vm/artifacts.js';
 import { DaemonAlreadyRunning, runDaemon, type RunningDaemon } from '../node/daemon.js';
-import { connectDaemon, daemonRequest, runViaDaemon, stopDaemon } from '../node/daemon-client.js';
+import { connectDaemon, daemonAnswers, daemonRequest, runViaDaemon, stopDaemon } from '../node/daemon-client.js';
 import { ownerMayBeDaemon, ownerState, readLock } from '../node/daemon-lock.js';
 import { DAEMON_RUNNING_EXIT, daemonPaths } from '../node/daemon-paths.js';
 import { FolderArtifactSource } from '../node/folder-artifacts.js';
@@ -76,9 +76,10 @@ async function daemonCommand(sub: string | undefined): Promise<number> {
       const info = await daemonRequest('status');
       const lock = readLock(paths.pid);
       const starting = !info && lock?.owner && ownerMayBeDaemon(ownerState(lock.owner, paths.dir)) ? lock.owner.pid : undefined;
-      const state = info ? `running (pid ${info.pid})` : starting ? `starting (pid ${starting})` : 'not running';
+      const older = !info && !starting && (await daemonAnswers());
+      const state = info ? `running (pid ${info.pid})` : starting ? `starting (pid ${starting})` : older ? 'running (an older berth)' : 'not running';
       process.stdout.write(`berth daemon ${state}\n  socket: ${paths.socket}\n  log:    ${paths.log}\n`);
-      return info ? 0 : 1;
+      return info || older ? 0 : 1;
     }
     default:
       process.stderr.write(`berth: unknown daemon command '${sub ?? ''}' (run, start, stop, status)\n`);

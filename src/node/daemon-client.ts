@@ -32,6 +32,13 @@ function tryConnect(path: string): Promise<Socket | undefined> {
   });
 }
 
+/** Whether something answers on the daemon's socket (an older berth's daemon answers no requests). */
+export async function daemonAnswers(): Promise<boolean> {
+  const s = await tryConnect(daemonPaths().socket);
+  s?.destroy();
+  return !!s;
+}
+
 /** The daemon that holds the lock, starting or running; undefined when none does. */
 function lockHolder(paths: ReturnType<typeof daemonPaths>): LockOwner | undefined {
   const lock = readLock(paths.pid);

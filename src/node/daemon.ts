@@ -57,13 +57,13 @@ export async function runDaemon(opts: { log?: (line: string) => void } = {}): Pr
   let engine: Engine | undefined;
   const ports = new LoopbackPorts();
   try {
+    await refuseIfAnswered(paths.socket);
     // Only the lock's holder rotates the log; what it logs from here lands in the fresh one.
     const rotated = rotateLog(paths.log, paths.oldLog);
     makePrivate(paths.log);
     if (rotated) log(`log rotated: the previous one is ${paths.oldLog}`);
     if (warning) log(`warning: ${warning}`);
     protectCredentialFiles(storeDir());
-    await refuseIfAnswered(paths.socket);
 
     const t0 = performance.now();
     engine = await bootNodeEngine({ snapshots: true, onNotice: log, publisher: ports });
@@ -82,12 +82,15 @@ export async function runDaemon(opts: { log?: (line: string) => void } = {}): Pr
   }
   const running = engine;
   const identity: LockOwner = lock.owner;
+  // Set before anything stops: the guest's death during stop() (vm.stop() reports it at once) is no crash.
+  let stopRequested = false;
   let stopping: Promise<void> | undefined;
   let markStopped!: (code: number) => void;
   const stopped = new Promise<number>((r) => (markStopped = r));
   let exitCode = 0;
   const stop = () =>
     (stopping ??= (async () => {
+      stopRequested = true;
       server.close();
       ports.closeAll();
       rmSync(paths.socket, { force: true });
@@ -113,7 +116,7 @@ export async function runDaemon(opts: { log?: (line: string) => void } = {}): Pr
   makePrivate(paths.socket);
   log(`listening on ${paths.socket} (pid ${process.pid})`);
   running.vm.onDeath((e) => {
-    if (stopping) return;
+    if (stopRequested) return;
     log(`guest died: ${e.message}`);
     exitCode = 1;
     void stop();
