@@ -34,11 +34,14 @@ afterAll(() => outside?.close());
 
 const HTTPD = (text: string) => ['sh', '-c', `mkdir -p /www && echo ${text} > /www/index.html && exec httpd -f -p 80 -h /www`];
 
-/** A server in a container needs a moment after `run -d` returns (as with Docker): ask until it answers. */
+/**
+ * A server in a container needs a moment after `run -d` returns (as with Docker): ask until it answers.
+ * Each request gives up after 5 s: a port whose bytes go nowhere hangs rather than failing.
+ */
 async function fetchWhenUp(url: string): Promise<Response> {
   for (let i = 0; ; i++) {
     try {
-      return await fetch(url);
+      return await fetch(url, { signal: AbortSignal.timeout(5000) });
     } catch (e) {
       if (i >= 50) throw e;
       await new Promise((r) => setTimeout(r, 200));
