@@ -43,7 +43,7 @@ async function fetchWhenUp(url: string): Promise<Response> {
     try {
       return await fetch(url, { signal: AbortSignal.timeout(5000) });
     } catch (e) {
-      if (i >= 50) throw e;
+      if (i >= 50 || (e as Error).name === 'TimeoutError') throw e;
       await new Promise((r) => setTimeout(r, 200));
     }
   }
