@@ -55,6 +55,8 @@ export class Engine {
   private readonly containers = new Map<string, Container>();
   /** Layer trees being unpacked, by chain ID. */
   private readonly unpacking = new Map<string, Promise<void>>();
+  /** Layer trees (9p paths) of containers being created, with how many creates hold each. */
+  private readonly pinned = new Map<string, number>();
 
   readonly volumes: VolumeService;
   readonly network: NetworkService;
@@ -104,7 +106,11 @@ export class Engine {
           });
         })();
         this.unpacking.set(chainId, job);
-        job.catch(() => this.unpacking.delete(chainId));
+        // Done or failed, it leaves the map: the tree is then an image's or a container's, or garbage for pruneLayerTrees.
+        const settled = () => {
+          if (this.unpacking.get(chainId) === job) this.unpacking.delete(chainId);
+        };
+        job.then(settled, settled);
       }
       await job;
     }
@@ -132,6 +138,20 @@ export class Engine {
     return out;
   }
 
+  private pinLayers(paths: string[]): () => void {
+    for (const p of paths) this.pinned.set(p, (this.pinned.get(p) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      for (const p of paths) {
+        const n = this.pinned.get(p)! - 1;
+        if (n > 0) this.pinned.set(p, n);
+        else this.pinned.delete(p);
+      }
+    };
+  }
+
   /** Removes unpacked layer trees that no image and no container uses. */
   async pruneLayerTrees(): Promise<string[]> {
     if (!this.vm.fs.exists(LAYERS_DIR)) return [];
@@ -143,7 +163,7 @@ export class Engine {
     const removed: string[] = [];
     for (const name of this.vm.fs.list(LAYERS_DIR)) {
       const path = `${LAYERS_DIR}/${name}`;
-      if (name.startsWith('.') || live.has(path) || this.unpacking.has(`sha256:${name}`)) continue;
+      if (name.startsWith('.') || live.has(path) || this.pinned.has(path) || this.unpacking.has(`sha256:${name}`)) continue;
       await this.vm.fs.remove(path);
       removed.push(path);
     }
@@ -152,6 +172,16 @@ export class Engine {
 
   async create(imageName: string, options: CreateOptions = {}): Promise<Container> {
     const image = await this.images.resolve(imageName);
+    // Its layer trees are the container's from here: a prune while it is created must not take them.
+    const unpin = this.pinLayers((await chainIds(image.layers.map((l) => l.diffId))).map(layerPath));
+    try {
+      return await this.createFrom(image, imageName, options);
+    } finally {
+      unpin();
+    }
+  }
+
+  private async createFrom(image: ImageRecord, imageName: string, options: CreateOptions): Promise<Container> {
     const name = options.name?.replace(/^\//, '') ?? randomName((n) => this.nameTaken(n));
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) {
       throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
