@@ -264,7 +264,11 @@ export async function stopDaemon(opts: { timeoutMs?: number } = {}): Promise<Sto
     return { stopped: false, note: `removed a stale ${paths.pid}: pid ${pid} ${state === 'gone' ? 'is not running' : 'is not this berth daemon'}` };
   }
   if (state === 'unknown') throw new Error(`cannot tell whether pid ${pid} (in ${paths.pid}) is a berth daemon on this system: stop it yourself if it is`);
-  process.kill(pid, 'SIGTERM');
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e; // it exited meanwhile
+  }
   await waitForExit(paths, lock.owner, timeoutMs);
   return { stopped: true, pid, via: 'signal' };
 }

@@ -70,6 +70,7 @@ function daemonsOfThisCache(): number[] {
 afterAll(() => {
   berth(['daemon', 'stop']);
   for (const c of children) c.kill('SIGKILL');
+  rmSync(CACHE, { recursive: true, force: true });
 });
 
 describe('berth daemon stop without a daemon', () => {
@@ -133,11 +134,11 @@ describe('berth daemon', () => {
     const results = await Promise.all([
       berthAsync(['run', '--rm', 'busybox', 'echo', 'one']),
       berthAsync(['ps', '-q']),
-      berthAsync(['run', '--rm', 'busybox', 'echo', 'three']),
+      berthAsync(['version']),
     ]);
     expect(results.map((r) => r.code), JSON.stringify(results)).toEqual([0, 0, 0]);
     expect(results[0]!.stdout).toBe('one\n');
-    expect(results[2]!.stdout).toBe('three\n');
+    expect(results[2]!.stdout).toMatch(/^Client:/);
     expect(log().match(/ ready in \d+ ms/g)).toHaveLength(1);
     const status = berth(['daemon', 'status']);
     expect(status.code).toBe(0);
