@@ -1,4 +1,4 @@
-import { runDockerCommand } from '../engine/docker-cli/docker-cli.js';
+import { isHelpRequest, runDockerCommand } from '../engine/docker-cli/docker-cli.js';
 import { ClientIO } from '../engine/docker-cli/io.js';
 import type { Engine } from '../engine/engine.js';
 import { readManifest } from '../vm/artifacts.js';
@@ -29,8 +29,8 @@ Environment:
   BERTH_CORS_PROXY        URL prefix for containers' outbound HTTP (the target URL is appended, encoded)
 `;
 
-const isHelp = (argv: string[]) =>
-  argv.length === 0 || ['--help', '-h', 'help', '--version', '-v'].includes(argv[0]!) || argv.includes('--help');
+/** `--help` after the image (run/create) or the container (exec) is the container's: the command's own parser decides. */
+const isHelp = (argv: string[]) => isHelpRequest(argv);
 
 /** Help needs no guest: run it here with an engine that is never touched. */
 async function localHelp(argv: string[]): Promise<number> {

@@ -54,6 +54,23 @@ describe('berth run', () => {
     expect(r.stdout).toBe('got-a\ngot-b\npiped\n');
   });
 
+  it('gives --help after the image, or after the container of exec, to the container’s command', () => {
+    const r = berth(['run', '--rm', 'busybox', 'ls', '--help']);
+    expect(r.stderr).not.toMatch(/no engine/);
+    expect(r.stderr).toMatch(/Usage: ls /); // busybox prints an applet's usage on stderr
+    expect(r.code).toBe(0);
+    expect(berth(['run', '-d', '--name', 'helpexec', 'busybox', 'sleep', '60']).code).toBe(0);
+    const x = berth(['exec', 'helpexec', 'ls', '--help']);
+    expect(x.stderr).toMatch(/Usage: ls /);
+    expect(x.code).toBe(0);
+    berth(['rm', '-f', 'helpexec']);
+    // Before the image it is still the command's own help.
+    const h = berth(['run', '-it', '--help']);
+    expect(h.code).toBe(0);
+    expect(h.stdout).toMatch(/^\nUsage:  docker run \[OPTIONS\] IMAGE/);
+    expect(berth(['exec', '--help']).stdout).toMatch(/^\nUsage:  docker exec /);
+  });
+
   it('reports a missing command with exit 127', () => {
     const r = berth(['run', '--rm', 'busybox', 'nosuchcommand']);
     expect(r.code).toBe(127);

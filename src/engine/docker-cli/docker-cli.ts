@@ -151,6 +151,28 @@ function overview(): string {
   );
 }
 
+const TOP_LEVEL_HELP = ['--help', '-h', 'help', '--version', '-v'];
+
+/**
+ * Whether a command line asks only for help (or the version), which needs no
+ * engine. Decided by the command's own parser: after the image (`run`,
+ * `create`) or the container (`exec`) arguments are the container's, so
+ * `run busybox ls --help` runs `ls --help`. A line that does not parse is no
+ * help request (the engine side reports its error).
+ */
+export function isHelpRequest(argv: string[]): boolean {
+  const args = argv[0] === 'docker' ? argv.slice(1) : argv;
+  if (args.length === 0 || TOP_LEVEL_HELP.includes(args[0]!)) return true;
+  const found = findCommand(args);
+  if (!found) return false;
+  if ('group' in found) return true; // `docker image` lists its subcommands
+  try {
+    return parseCommand(found.cmd, found.rest).help;
+  } catch {
+    return false;
+  }
+}
+
 /** Runs one docker command line; resolves with the exit code. Never throws. */
 export async function runDockerCommand(engine: Engine, argv: string[], io: CommandIO): Promise<number> {
   const args = argv[0] === 'docker' ? argv.slice(1) : argv;
