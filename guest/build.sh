@@ -14,8 +14,14 @@ cache="${BERTH_CACHE:-$HOME/.cache/berth}/guest"
 source "$here/lib.sh"
 source "$here/packages.sh"
 
-step="setup"  # what is being done, for the message if it fails
-trap 'rc=$?; ((rc == 0)) || echo "berth: guest build failed while building $step (exit $rc); nothing of it was cached" >&2' EXIT
+# What is being done, for the message if it fails; empty once all is done. (Not
+# $?, which a bash killed by a signal such as ^C does not set for the trap.)
+step="setup"
+partial=""  # the output dir of the part being built, removed if it fails
+trap 'rc=$?; if [ -n "$step" ]; then
+  echo "berth: guest build failed while building $step ($( ((rc)) && echo "exit $rc" || echo interrupted)); nothing of it was cached" >&2
+  [ -z "$partial" ] || rm -rf "$partial"
+fi' EXIT
 
 if ! command -v apt-get >/dev/null || [ ! -e /usr/src/linux-source-6.1.tar.xz ] || ! command -v lz4 >/dev/null \
    || ! command -v mkfs.erofs >/dev/null || ! command -v qemu-i386-static >/dev/null; then
@@ -46,7 +52,8 @@ gcc_version="$(gcc --version | sed -n 1p)"
 # sets $dir either way. The build counts as finished (.done) only if the
 # command succeeded and made every one of OUTPUT_FILES, not empty; only then is
 # $dir.tmp renamed to $dir, so a failed or interrupted build leaves no entry
-# and the next run builds the part again.
+# (and $dir.tmp is removed, or by the next run) and the next run builds the
+# part again.
 cached() {
   local name="$1" hash="$2"; shift 2
   local outputs=() f
@@ -57,12 +64,14 @@ cached() {
   dir="$cache/$name-$hash"
   if [ -e "$dir/.done" ]; then echo "berth: $name up to date ($hash)" >&2; return; fi
   echo "berth: building $name ($hash)" >&2
+  partial="$dir.tmp"
   rm -rf "$dir.tmp" "$dir"; mkdir -p "$dir.tmp"
   local t0=$SECONDS
   "$@" "$dir.tmp"
   for f in "${outputs[@]}"; do [ -s "$dir.tmp/$f" ] || die "$name: the build made no $f"; done
   touch "$dir.tmp/.done"
   mv "$dir.tmp" "$dir"
+  partial=""
   echo "berth: built $name in $((SECONDS - t0)) s" >&2
 }
 
