@@ -55,6 +55,8 @@ export class Engine {
   private readonly containers = new Map<string, Container>();
   /** Layer trees being unpacked, by chain ID. */
   private readonly unpacking = new Map<string, Promise<void>>();
+  /** Removals under way, by container ID. */
+  private readonly removals = new Map<string, Promise<void>>();
   /** Layer trees (9p paths) of containers being created, with how many creates hold each. */
   private readonly pinned = new Map<string, number>();
 
@@ -353,7 +355,7 @@ export class Engine {
   /** Hook for restart policies and `--rm` of detached containers (set by the daemon). */
   onContainerExit: ((c: Container) => void) | undefined;
 
-  /** Containers to remove as soon as they exit (`run -d --rm`). */
+  /** Containers to remove as soon as they exit (`--rm`), whether a client is attached or not. */
   readonly autoRemove = new Set<string>();
 
   private onExit(c: Container): void {
@@ -481,9 +483,15 @@ export class Engine {
     }, 3000);
   }
 
-  /** Removes a container: its mounts, cgroup, bundle. A running one needs `force`. */
+  /**
+   * Removes a container: its mounts, cgroup, bundle. A running one needs
+   * `force`. A second call while a removal is under way (an attached `run
+   * --rm` and the engine's own --rm) settles with that removal.
+   */
   async remove(idOrName: string, opts: { force?: boolean } = {}): Promise<void> {
     const c = this.get(idOrName);
+    const pending = this.removals.get(c.id);
+    if (pending) return pending;
     if (c.state === 'running') {
       if (!opts.force) {
         throw conflict(
@@ -499,8 +507,18 @@ export class Engine {
         if (!(await exitsWithin(c, 2000))) c.exited({ code: 137, signal: 9 });
       }
     }
+    const started = this.removals.get(c.id); // while the kill above ended it
+    if (started) return started;
     if (c.state === 'removing') return;
     c.transition('removing');
+    const removal = this.removeNow(c);
+    this.removals.set(c.id, removal);
+    const settled = () => this.removals.delete(c.id);
+    removal.then(settled, settled);
+    return removal;
+  }
+
+  private async removeNow(c: Container): Promise<void> {
     // `crun run` deletes its own state when the container exits; only a run
     // that ended abnormally (crun itself killed, agent lost) leaves some.
     if (c.exitStatus?.signal !== 0 || c.exitStatus.code === 125) {

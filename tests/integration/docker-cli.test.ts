@@ -194,6 +194,19 @@ describe('docker run -it in a guest terminal', () => {
     expect((await docker('ps', '--format', '{{.Names}} {{.Status}}')).out).toMatch(/^detachme Up /m);
     await docker('rm', '-f', 'detachme');
   });
+
+  it('run -it --rm detached with Ctrl-P Ctrl-Q keeps running and is removed when it exits', async () => {
+    const t = await terminal(['run', '-it', '--rm', '--name', 'detachrm', 'busybox', 'sh', '-c', 'echo ready; sleep 4']);
+    for (let i = 0; i < 600 && !/ready/.test(t.screen()); i++) await new Promise((r) => setTimeout(r, 50));
+    await t.waitFor(/ready/, 'the container’s output');
+    await new Promise((r) => setTimeout(r, 300)); // the client's terminal goes raw once the run started
+    await t.type('\x10\x11');
+    expect((await t.proc.exit).code).toBe(0);
+    expect((await docker('ps', '-a', '--format', '{{.Names}} {{.Status}}')).out).toMatch(/^detachrm Up /m);
+    // Nobody is attached when it exits: the engine removes it all the same.
+    for (let i = 0; i < 200 && engine.list().some((c) => c.name === 'detachrm'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect((await docker('ps', '-a', '--format', '{{.Names}}')).out).not.toMatch(/^detachrm$/m);
+  });
 });
 
 describe('no leaks', () => {

@@ -125,6 +125,7 @@ export async function create(ctx: Ctx): Promise<number> {
   const [image, ...cmd] = ctx.parsed.args;
   await ensureImage(ctx, image!);
   const c = await ctx.engine.create(image!, createOptions(ctx, cmd, await envFiles(ctx)));
+  if (ctx.parsed.flags['rm']) ctx.engine.autoRemove.add(c.id); // removed when a later start's run ends
   ctx.io.stdout(`${c.id}\n`);
   return 0;
 }
@@ -136,8 +137,9 @@ export async function run(ctx: Ctx): Promise<number> {
   const opts = createOptions(ctx, cmd, await envFiles(ctx));
   const c = await ctx.engine.create(image!, opts);
   const rm = !!f['rm'];
+  // The engine removes it when it exits, attached or not: a client that detaches (Ctrl-P Ctrl-Q) leaves it to that.
+  if (rm) ctx.engine.autoRemove.add(c.id);
   if (f['detach']) {
-    if (rm) ctx.engine.autoRemove.add(c.id);
     await ctx.engine.start(c.id);
     ctx.io.stdout(`${c.id}\n`);
     return 0;
@@ -193,6 +195,7 @@ async function attachAndWait(ctx: Ctx, c: Container, o: { start: boolean; rm: bo
     return 0;
   }
   const status = await c.wait();
+  // The engine's --rm has begun removing it (see run); wait for that, so that `ps -a` right after no longer lists it.
   if (o.rm) await engine.remove(c.id, { force: true }).catch(() => {});
   return status.code;
 }
