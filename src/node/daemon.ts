@@ -56,6 +56,8 @@ export async function runDaemon(opts: { log?: (line: string) => void } = {}): Pr
   process.once('exit', release);
   let engine: Engine | undefined;
   const ports = new LoopbackPorts();
+  // After a cold boot the snapshot is compressed and stored in the background; a stop waits for it.
+  let snapshotSaved = Promise.resolve();
   try {
     await refuseIfAnswered(paths.socket);
     // Only the lock's holder rotates the log; what it logs from here lands in the fresh one.
@@ -66,8 +68,17 @@ export async function runDaemon(opts: { log?: (line: string) => void } = {}): Pr
     protectCredentialFiles(storeDir());
 
     const t0 = performance.now();
-    engine = await bootNodeEngine({ snapshots: true, onNotice: log, publisher: ports });
-    log(`guest ${engine.vm.manifest.id} ready in ${Math.round(performance.now() - t0)} ms`);
+    let how = '';
+    engine = await bootNodeEngine({
+      snapshots: true,
+      onNotice: log,
+      publisher: ports,
+      onStarted: ({ restored, saved }) => {
+        how = restored ? 'restored from its snapshot' : 'booted cold';
+        snapshotSaved = saved.then(() => log('snapshot saved for the next start'), (e: Error) => log(e.message));
+      },
+    });
+    log(`guest ${engine.vm.manifest.id} ${how}, ready in ${Math.round(performance.now() - t0)} ms`);
     serveGuestDockerClients(engine);
 
     if (!lock.owns()) throw new DaemonAlreadyRunning(`lost the daemon lock ${paths.pid} while booting; not starting another daemon`);
@@ -95,6 +106,7 @@ export async function runDaemon(opts: { log?: (line: string) => void } = {}): Pr
       ports.closeAll();
       rmSync(paths.socket, { force: true });
       await running.vm.stop().catch(() => {});
+      await snapshotSaved;
       process.off('exit', release);
       release();
       log('stopped');

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -154,5 +154,27 @@ describe('berth published ports', () => {
     expect(text).toBe('served-by-berth\n');
     expect(berth(['rm', '-f', 'cliweb']).code).toBe(0);
     await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+  });
+
+  it('answers after every daemon restart, whose guest is restored from the snapshot', async () => {
+    for (const round of [1, 2]) {
+      expect(berth(['daemon', 'stop']).code).toBe(0);
+      const port = await freePort();
+      const run = berth(['run', '-d', '--rm', '-p', `${port}:80`, 'busybox', 'sh', '-c', `mkdir -p /www && echo round-${round} > /www/index.html && exec httpd -f -p 80 -h /www`]);
+      expect(run.code, run.stderr).toBe(0);
+      const starts = readFileSync(join(CACHE, 'daemon.log'), 'utf8').match(/guest \S+ [a-z ]+, ready in/g) ?? [];
+      expect(starts.at(-1)).toMatch(/restored from its snapshot/);
+      let text = '';
+      for (let i = 0; i < 50 && !text; i++) {
+        // A request that hangs is the failure this test is for: give up on it after 5 s.
+        text = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5000) }).then((r) => r.text(), (e: Error) => {
+          if (e.name === 'TimeoutError') throw new Error(`the published port ${port} hangs after daemon restart ${round}`);
+          return '';
+        });
+        if (!text) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(text).toBe(`round-${round}\n`);
+      expect(berth(['rm', '-f', run.stdout.trim()]).code).toBe(0);
+    }
   });
 });
