@@ -35,12 +35,16 @@ hash_of() { # hash_of FILE_OR_DIR... -- TEXT
   { find "${files[@]}" -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sed "s|$here/||"; echo "$text"; } \
     | sha256sum | cut -c1-16
 }
-pkg_version() {
-  local v; v=$(apt-cache show --no-all-versions "$1" 2>/dev/null | awk '/^Version:/ {print $2; exit}') || true
-  [ -n "$v" ] || die "apt-cache knows no version of $1. Run: bash scripts/install-deps.sh"
-  echo "$v"
-}
+# Every version in one apt-cache call: each call reads apt's whole cache (seconds).
 step="the package versions"
+declare -A versions=()
+version_list=$(apt-cache show --no-all-versions "${GUEST_PACKAGES[@]/%/:i386}" linux-source-6.1 2>/dev/null \
+  | awk '/^Package:/ {p=$2} /^Architecture:/ {a=$2} /^Version:/ {v=$2} /^$/ {if (p) print p (a == "i386" ? ":i386" : ""), v; p=""}') || true
+while read -r name v; do versions[$name]=$v; done <<<"$version_list"
+pkg_version() {
+  [ -n "${versions[$1]:-}" ] || die "apt-cache knows no version of $1. Run: bash scripts/install-deps.sh"
+  echo "${versions[$1]}"
+}
 guest_versions=""
 for p in "${GUEST_PACKAGES[@]}"; do v=$(pkg_version "$p:i386"); guest_versions+="$p=$v "; done
 kernel_version="linux-source-6.1=$(pkg_version linux-source-6.1)"

@@ -114,6 +114,8 @@ done
 install -m 0755 "$agent" "$initramfs/init"
 mknod -m 600 "$initramfs/dev/console" c 5 1
 mknod -m 666 "$initramfs/dev/null" c 1 3
+# mtime 0 for every entry: the same inputs make the same bytes (the manifest's id, which snapshots key on).
+find "$initramfs" -exec touch -h -d @0 {} +
 (cd "$initramfs" && find . -print0 | LC_ALL=C sort -z | cpio --quiet --null --reproducible -o -H newc -R 0:0) > "$out/initramfs.img"
 # The same for the initramfs: exactly these entries, /init the agent, /crun crun.
 listed=$(cpio --quiet -it < "$out/initramfs.img" | paste -sd' ')
