@@ -55,6 +55,8 @@ export class Engine {
   private readonly containers = new Map<string, Container>();
   /** Layer trees being unpacked, by chain ID. */
   private readonly unpacking = new Map<string, Promise<void>>();
+  /** The volumes (named and anonymous) each container mounts, by container ID. */
+  private readonly mountedVolumes = new Map<string, string[]>();
   /** Removals under way, by container ID. */
   private readonly removals = new Map<string, Promise<void>>();
   /** Layer trees (9p paths) of containers being created, with how many creates hold each. */
@@ -176,14 +178,19 @@ export class Engine {
     const image = await this.images.resolve(imageName);
     // Its layer trees are the container's from here: a prune while it is created must not take them.
     const unpin = this.pinLayers((await chainIds(image.layers.map((l) => l.diffId))).map(layerPath));
+    // Anonymous volumes made for a create that then fails go with it.
+    const anonymous: string[] = [];
     try {
-      return await this.createFrom(image, imageName, options);
+      return await this.createFrom(image, imageName, options, anonymous);
+    } catch (e) {
+      for (const v of anonymous) await this.volumes.remove(v, []).catch(() => {});
+      throw e;
     } finally {
       unpin();
     }
   }
 
-  private async createFrom(image: ImageRecord, imageName: string, options: CreateOptions): Promise<Container> {
+  private async createFrom(image: ImageRecord, imageName: string, options: CreateOptions, anonymous: string[]): Promise<Container> {
     const name = options.name?.replace(/^\//, '') ?? randomName((n) => this.nameTaken(n));
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) {
       throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
@@ -212,7 +219,7 @@ export class Engine {
     const env = containerEnv(defaults, options, hostname, user);
     this.checkCommand(topFirst, args[0]!, env, options.workdir || defaults.WorkingDir || '/');
 
-    const mounts = this.resolveMounts(options);
+    const { mounts, volumes } = this.resolveMounts(options, anonymous);
     const { mode: networkMode, members } = this.network.memberships(options.network, options.networkAliases);
     const portBindings: PortBinding[] = [
       ...(options.publish ?? []).map(parsePublish),
@@ -271,6 +278,7 @@ export class Engine {
     container.networks = members;
     // Docker discards published ports in host mode (the container's ports are the host's).
     container.portBindings = networkMode === 'netns' ? portBindings : [];
+    this.mountedVolumes.set(id, volumes);
     this.containers.set(id, container);
     return container;
   }
@@ -360,7 +368,7 @@ export class Engine {
 
   private onExit(c: Container): void {
     this.onContainerExit?.(c);
-    if (this.autoRemove.delete(c.id)) return void this.remove(c.id).catch(() => {});
+    if (this.autoRemove.delete(c.id)) return void this.remove(c.id, { volumes: true }).catch(() => {});
     // Restart policies, while the VM runs (Docker's daemon restarts them the same way).
     const policy = c.options.restart;
     if (!policy || policy.name === 'no' || c.stopping || !this.containers.has(c.id)) return;
@@ -484,11 +492,12 @@ export class Engine {
   }
 
   /**
-   * Removes a container: its mounts, cgroup, bundle. A running one needs
+   * Removes a container: its mounts, cgroup, bundle; with `volumes` (`rm -v`,
+   * `--rm`) its anonymous volumes too, never named ones. A running one needs
    * `force`. A second call while a removal is under way (an attached `run
    * --rm` and the engine's own --rm) settles with that removal.
    */
-  async remove(idOrName: string, opts: { force?: boolean } = {}): Promise<void> {
+  async remove(idOrName: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const c = this.get(idOrName);
     const pending = this.removals.get(c.id);
     if (pending) return pending;
@@ -511,14 +520,14 @@ export class Engine {
     if (started) return started;
     if (c.state === 'removing') return;
     c.transition('removing');
-    const removal = this.removeNow(c);
+    const removal = this.removeNow(c, !!opts.volumes);
     this.removals.set(c.id, removal);
     const settled = () => this.removals.delete(c.id);
     removal.then(settled, settled);
     return removal;
   }
 
-  private async removeNow(c: Container): Promise<void> {
+  private async removeNow(c: Container, volumes: boolean): Promise<void> {
     // `crun run` deletes its own state when the container exits; only a run
     // that ended abnormally (crun itself killed, agent lost) leaves some.
     if (c.exitStatus?.signal !== 0 || c.exitStatus.code === 125) {
@@ -533,7 +542,17 @@ export class Engine {
       await this.vm.agent.run(['/bin/rmdir', `/sys/fs/cgroup/berth/${c.id}`]).catch(() => undefined);
     }
     this.containers.delete(c.id);
+    const mounted = this.mountedVolumes.get(c.id) ?? [];
+    this.mountedVolumes.delete(c.id);
     if (errors.length) throw internal(`container ${c.shortId} removed, but unmounting failed: ${errors.join('; ')}`);
+    if (volumes) {
+      for (const name of mounted) {
+        const v = this.volumes.list().find((x) => x.name === name);
+        if (!v?.anonymous || this.volumeUsers(name).length > 0) continue;
+        await this.volumes.remove(name, []).catch((e: Error) => errors.push(e.message));
+      }
+      if (errors.length) throw internal(`container ${c.shortId} removed, but not all of its anonymous volumes: ${errors.join('; ')}`);
+    }
   }
 
   /** create + start + wait (+ remove with `rm`), as `docker run` without -d. */
@@ -544,13 +563,18 @@ export class Engine {
       const status = await c.wait();
       return { container: c, status };
     } finally {
-      if (options.rm) await this.remove(c.id, { force: true });
+      if (options.rm) await this.remove(c.id, { force: true, volumes: true });
     }
   }
 
-  /** `-v` and `--tmpfs` as mounts; named and anonymous volumes are created as needed. */
-  private resolveMounts(options: RunOptions): ResolvedMount[] {
+  /**
+   * `-v` and `--tmpfs` as mounts; named and anonymous volumes are created as
+   * needed (the names of anonymous ones it made are added to `anonymous`).
+   * Also returns the names of the volumes mounted.
+   */
+  private resolveMounts(options: RunOptions, anonymous: string[]): { mounts: ResolvedMount[]; volumes: string[] } {
     const out: ResolvedMount[] = [];
+    const volumes: string[] = [];
     for (const spec of options.volumes ?? []) {
       const parts = spec.split(':');
       let [src, dst, mode] = parts;
@@ -560,11 +584,14 @@ export class Engine {
       const readOnly = !!mode && mode.split(',').includes('ro');
       if (src === undefined) {
         const v = this.volumes.create(undefined, {}, true);
+        anonymous.push(v.name);
+        volumes.push(v.name);
         out.push({ destination: dst, type: 'bind', source: GUEST_9P_ROOT + this.volumes.dataPath(v.name), readOnly });
       } else if (src.startsWith('/')) {
         out.push({ destination: dst, type: 'bind', source: src, readOnly }); // a path in the guest
       } else {
         const v = this.volumes.create(src);
+        volumes.push(v.name);
         out.push({ destination: dst, type: 'bind', source: GUEST_9P_ROOT + this.volumes.dataPath(v.name), readOnly });
       }
     }
@@ -573,13 +600,13 @@ export class Engine {
       if (!dst?.startsWith('/')) throw invalidArgument(`invalid tmpfs specification: '${spec}'`);
       out.push({ destination: dst, type: 'tmpfs', source: 'tmpfs', readOnly: false, options: opts ? opts.split(',') : [] });
     }
-    return out;
+    return { mounts: out, volumes };
   }
 
-  /** Names of containers that mount a volume. */
+  /** Names of containers that mount a volume (anonymous ones included: `-v /path` names no volume). */
   volumeUsers(name: string): string[] {
     return this.list()
-      .filter((c) => (c.options.volumes ?? []).some((v) => v.split(':')[0] === name))
+      .filter((c) => this.mountedVolumes.get(c.id)?.includes(name))
       .map((c) => c.name);
   }
 

@@ -89,6 +89,41 @@ describe('docker in the guest terminal', () => {
     expect((await docker('volume', 'rm', 'notes')).out).toBe('notes\n');
   });
 
+  it('anonymous volumes go with run --rm and rm -v, named ones stay; one in use is neither pruned nor removed', async () => {
+    const vols = async () => (await docker('volume', 'ls', '-q')).out.split('\n').filter(Boolean).sort();
+    const before = await vols();
+    const added = async () => (await vols()).filter((v) => !before.includes(v));
+    const run = await docker('run', '--rm', '-v', '/data', '-v', 'keptvol:/keep', 'busybox', 'sh', '-c', 'echo x > /data/f && echo y > /keep/f');
+    expect(run).toMatchObject({ code: 0, err: '' });
+    expect(await added()).toEqual(['keptvol']);
+    // Kept without -v (as Docker), removed with it.
+    expect((await docker('run', '-v', '/data', '-v', 'keptvol:/keep', '--name', 'anonvol', 'busybox', 'true')).code).toBe(0);
+    const anon = (await added()).filter((v) => v !== 'keptvol');
+    expect(anon).toHaveLength(1);
+    expect((await docker('rm', '-v', 'anonvol')).code).toBe(0);
+    expect(await added()).toEqual(['keptvol']);
+    // A create that fails after making its anonymous volume takes it back.
+    const bad = await docker('run', '--rm', '-v', '/data', '--network', 'nosuchnet', 'busybox', 'true');
+    expect(bad.code).toBe(125);
+    expect(await added()).toEqual(['keptvol']);
+    // -d --rm: removed with its anonymous volume when it exits.
+    expect((await docker('run', '-d', '--rm', '-v', '/data', '--name', 'anonbg', 'busybox', 'true')).code).toBe(0);
+    for (let i = 0; i < 100 && (await docker('ps', '-aq', '--filter', 'name=anonbg')).out; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await added()).toEqual(['keptvol']);
+    // A running container's anonymous volume is in use: prune leaves it, rm refuses.
+    expect((await docker('run', '-d', '-v', '/data', '--name', 'anonbusy', 'busybox', 'sleep', '60')).code).toBe(0);
+    const busy = (await added()).filter((v) => v !== 'keptvol');
+    expect(busy).toHaveLength(1);
+    await docker('volume', 'prune', '-f');
+    expect(await added()).toEqual([...busy, 'keptvol'].sort());
+    const refused = await docker('volume', 'rm', busy[0]!);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/volume is in use - \[anonbusy\]/);
+    expect((await docker('rm', '-f', '-v', 'anonbusy')).code).toBe(0);
+    expect(await added()).toEqual(['keptvol']);
+    expect((await docker('volume', 'rm', 'keptvol')).code).toBe(0);
+  });
+
   it('limits: -m is an OOM kill reported as 137 with OOMKilled true; --pids-limit holds', async () => {
     const r = await docker('run', '--name', 'hog', '-m', '16m', 'busybox', 'sh', '-c', 'x=$(head -c 64000000 /dev/zero | tr "\\0" a); echo survived');
     expect(r.code).toBe(137);

@@ -196,7 +196,7 @@ async function attachAndWait(ctx: Ctx, c: Container, o: { start: boolean; rm: bo
   }
   const status = await c.wait();
   // The engine's --rm has begun removing it (see run); wait for that, so that `ps -a` right after no longer lists it.
-  if (o.rm) await engine.remove(c.id, { force: true }).catch(() => {});
+  if (o.rm) await engine.remove(c.id, { force: true, volumes: true }).catch(() => {});
   return status.code;
 }
 
@@ -257,7 +257,7 @@ export const rm = (ctx: Ctx) => {
     if (c.state === 'running' && !force) {
       throw new Error(`cannot remove container "/${c.name}": container is running: stop the container before removing or force remove`);
     }
-    await ctx.engine.remove(c.id, { force });
+    await ctx.engine.remove(c.id, { force, volumes: !!ctx.parsed.flags['volumes'] });
   });
 };
 
