@@ -1,20 +1,13 @@
 import type { Container } from '../container.js';
-import type { Engine } from '../engine.js';
 import { isBerthError } from '../errors.js';
 import type { NetworkService } from '../networks.js';
 import { formatBinding } from '../ports.js';
 import type { RunOptions } from '../runtime-spec.js';
 import { parseBytes } from '../units.js';
 import { ago, humanDuration, parseSignal, renderTemplate, shortCommand, table } from './format.js';
-import type { CommandIO } from './io.js';
-import { list, str, UsageError, type Parsed } from './parse.js';
+import type { Ctx } from './context.js';
+import { list, str, UsageError } from './parse.js';
 import { pullWithProgress } from './images.js';
-
-export interface Ctx {
-  engine: Engine;
-  io: CommandIO;
-  parsed: Parsed;
-}
 
 /** Docker's STATUS column. */
 export function containerStatus(c: Container, now = Date.now()): string {

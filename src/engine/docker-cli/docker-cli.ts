@@ -8,6 +8,7 @@ import * as FC from './files-cmd.js';
 import * as N from './networks-cmd.js';
 import { humanSize, table } from './format.js';
 import type { CommandIO } from './io.js';
+import type { Ctx } from './context.js';
 import { helpText, parseCommand, UsageError, type CommandSpec, type FlagSpec } from './parse.js';
 import { CREATE_FLAGS, RUN_FLAGS } from './run-flags.js';
 
@@ -19,7 +20,7 @@ import { CREATE_FLAGS, RUN_FLAGS } from './run-flags.js';
  */
 
 interface Command extends CommandSpec {
-  run(ctx: C.Ctx): Promise<number>;
+  run(ctx: Ctx): Promise<number>;
 }
 
 const F = {
@@ -232,7 +233,7 @@ function reportError(io: CommandIO, command: string, e: unknown): number {
   return 125;
 }
 
-async function version(ctx: C.Ctx): Promise<number> {
+async function version(ctx: Ctx): Promise<number> {
   const hello = ctx.engine.vm.agent;
   const os = 'linux';
   ctx.io.stdout(
@@ -243,7 +244,7 @@ async function version(ctx: C.Ctx): Promise<number> {
   return 0;
 }
 
-async function info(ctx: C.Ctx): Promise<number> {
+async function info(ctx: Ctx): Promise<number> {
   const list = ctx.engine.list();
   const images = await ctx.engine.images.list();
   ctx.io.stdout(
@@ -254,13 +255,13 @@ async function info(ctx: C.Ctx): Promise<number> {
   return 0;
 }
 
-async function systemPrune(ctx: C.Ctx): Promise<number> {
+async function systemPrune(ctx: Ctx): Promise<number> {
   await C.containerPrune(ctx);
   await I.imagePrune(ctx);
   return 0;
 }
 
-async function systemDf(ctx: C.Ctx): Promise<number> {
+async function systemDf(ctx: Ctx): Promise<number> {
   const images = await ctx.engine.images.list();
   const used = new Set(ctx.engine.list().map((c) => c.imageId));
   const size = images.reduce((n, i) => n + i.size, 0);

@@ -1,7 +1,7 @@
 import { readAllStdin } from './io.js';
 import type { Container } from '../container.js';
 import { conflict } from '../errors.js';
-import type { Ctx } from './containers.js';
+import type { Ctx } from './context.js';
 import { UsageError } from './parse.js';
 
 /**

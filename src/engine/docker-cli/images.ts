@@ -4,7 +4,7 @@ import { notFound, isBerthError } from '../errors.js';
 import type { ImageRecord, PullEvent } from '../image-service.js';
 import { ago, humanSize, renderTemplate, table } from './format.js';
 import { readAllStdin, type CommandIO } from './io.js';
-import type { Ctx } from './containers.js';
+import type { Ctx } from './context.js';
 import { UsageError } from './parse.js';
 import { loadImageArchive, saveImageArchive } from '../image-archive.js';
 

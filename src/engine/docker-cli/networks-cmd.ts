@@ -1,6 +1,7 @@
 import type { Network } from '../networks.js';
 import { formatBinding } from '../ports.js';
-import { goField, type Ctx } from './containers.js';
+import { goField } from './containers.js';
+import type { Ctx } from './context.js';
 import { renderTemplate, table } from './format.js';
 import { list, str, UsageError } from './parse.js';
 

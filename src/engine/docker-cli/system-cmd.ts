@@ -1,6 +1,6 @@
 import { RegistryError } from '../../oci/registry-client.js';
 import { BerthError } from '../errors.js';
-import type { Ctx } from './containers.js';
+import type { Ctx } from './context.js';
 import { humanSize, table } from './format.js';
 import { readAllStdin, type CommandIO } from './io.js';
 import { UsageError } from './parse.js';

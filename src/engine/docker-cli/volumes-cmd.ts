@@ -1,5 +1,5 @@
 import { renderTemplate, table } from './format.js';
-import type { Ctx } from './containers.js';
+import type { Ctx } from './context.js';
 
 export async function volumeCreate(ctx: Ctx): Promise<number> {
   const labels = Object.fromEntries(((ctx.parsed.flags['label'] as string[] | undefined) ?? []).map((l) => [l.split('=')[0]!, l.split('=').slice(1).join('=')]));
