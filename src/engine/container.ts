@@ -2,7 +2,6 @@ import type { ExitStatus, GuestProcess } from '../vm/agent-client.js';
 import type { RunOptions } from './runtime-spec.js';
 import { ContainerLog } from './container-log.js';
 import { conflict } from './errors.js';
-import type { Membership } from './networks.js';
 import type { PortBinding } from './ports.js';
 
 export type ContainerState = 'created' | 'running' | 'exited' | 'removing';
@@ -23,6 +22,17 @@ export interface ContainerPaths {
   /** Per-container tmpfs in the guest holding upper, work and the merged rootfs. */
   guestDir: string;
   guestRootfs: string;
+}
+
+/**
+ * A container's membership of a network, kept across runs (`--network`,
+ * `network connect`). Declared here, not in networks.ts, so that the
+ * container knows nothing of the network service (networks.ts imports this
+ * module, never the other way round).
+ */
+export interface Membership {
+  networkId: string;
+  aliases: string[];
 }
 
 export class Container {

@@ -15,7 +15,7 @@ import type { GuestProcess } from '../vm/agent-client.js';
 import type { GuestVM } from '../vm/guest-vm.js';
 import { GUEST_NET } from '../vm/guest-network.js';
 import type { TcpStream } from '../vm/tcp-stream.js';
-import type { Container } from './container.js';
+import type { Container, Membership } from './container.js';
 import { conflict, failedPrecondition, internal, invalidArgument, notFound } from './errors.js';
 import { randomHexId } from './names.js';
 import { EPHEMERAL_PORTS, type PortBinding } from './ports.js';
@@ -49,12 +49,6 @@ export interface Endpoint {
   ifname: string;
   /** The veth end on the bridge, in the guest. */
   veth: string;
-  aliases: string[];
-}
-
-/** A container's membership of a network, kept across runs (`--network`, `network connect`). */
-export interface Membership {
-  networkId: string;
   aliases: string[];
 }
 
