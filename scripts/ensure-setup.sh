@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What a new machine needs before anything runs: Debian packages, npm packages
-# (when package-lock.json changed since the last install), and the guest.
+# (when package-lock.json changed since the last install), the berth command's
+# build (when a source of it changed since the last build) and the guest.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
@@ -12,4 +13,5 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   npm ci --no-audit --no-fund --loglevel=error
   echo "$want" > "$stamp"
 fi
+node scripts/build-cli.mjs --if-stale
 bash guest/build.sh

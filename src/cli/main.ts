@@ -1,8 +1,6 @@
-import { isHelpRequest, runDockerCommand } from '../engine/docker-cli/docker-cli.js';
-import { ClientIO } from '../engine/docker-cli/io.js';
 import type { Engine } from '../engine/engine.js';
 import { readManifest } from '../vm/artifacts.js';
-import { DaemonAlreadyRunning, runDaemon, type RunningDaemon } from '../node/daemon.js';
+import type { RunningDaemon } from '../node/daemon.js';
 import { connectDaemon, daemonAnswers, daemonRequest, runViaDaemon, stopDaemon } from '../node/daemon-client.js';
 import { ownerMayBeDaemon, ownerState, readLock } from '../node/daemon-lock.js';
 import { DAEMON_RUNNING_EXIT, daemonPaths } from '../node/daemon-paths.js';
@@ -12,6 +10,13 @@ import { FolderArtifactSource } from '../node/folder-artifacts.js';
  * `berth`: Docker's command line for the Berth engine in Node. Like the
  * docker CLI it is a thin client: commands run in a background daemon that
  * keeps the guest and its containers alive between invocations.
+ *
+ * The client loads only what talks to the daemon (the socket, the frame
+ * codec, the client session): Docker's command table and the engine are
+ * imported when needed, for help (answered here, no daemon needed) and for
+ * `daemon run`. bin/berth.js runs this file from the build that
+ * scripts/build-cli.mjs makes (dist-cli/), where those imports are chunks of
+ * their own, loaded only by the commands that use them.
  */
 
 const BERTH_HELP = `
@@ -29,11 +34,37 @@ Environment:
   BERTH_CORS_PROXY        URL prefix for containers' outbound HTTP (the target URL is appended, encoded)
 `;
 
-/** `--help` after the image (run/create) or the container (exec) is the container's: the command's own parser decides. */
-const isHelp = (argv: string[]) => isHelpRequest(argv);
+/** Docker's top-level flags and management groups, as docker-cli.ts's isHelpRequest knows them. */
+const TOP_LEVEL = ['--help', '-h', 'help', '--version', '-v'];
+const GROUPS = ['container', 'image', 'volume', 'network', 'system'];
 
-/** Help needs no guest: run it here with an engine that is never touched. */
-async function localHelp(argv: string[]): Promise<number> {
+/**
+ * Whether a command line may ask for help: a cheap test that lets every other
+ * line go to the daemon without loading Docker's command table. Help is only
+ * ever the top-level flags, a group alone (`image`), or a `--help` flag (the
+ * parser knows no other spelling); whether that flag is the command's or the
+ * container's (`run busybox ls --help`) is for isHelpRequest to say. A line
+ * missed here is still answered, by the daemon, which runs the same commands.
+ */
+function mayBeHelp(argv: string[]): boolean {
+  const args = argv[0] === 'docker' ? argv.slice(1) : argv;
+  if (args.length === 0 || TOP_LEVEL.includes(args[0]!)) return true;
+  if (GROUPS.includes(args[0]!) && (!args[1] || args[1].startsWith('-'))) return true;
+  return args.some((a) => a === '--help' || a.startsWith('--help='));
+}
+
+/**
+ * Help needs no guest: run it here with an engine that is never touched.
+ * `--help` after the image (run/create) or the container (exec) is the
+ * container's: the command's own parser decides (isHelpRequest); undefined
+ * when the line is not a help request.
+ */
+async function localHelp(argv: string[]): Promise<number | undefined> {
+  const [{ isHelpRequest, runDockerCommand }, { ClientIO }] = await Promise.all([
+    import('../engine/docker-cli/docker-cli.js'),
+    import('../engine/docker-cli/io.js'),
+  ]);
+  if (!isHelpRequest(argv)) return undefined;
   const noEngine = new Proxy({}, { get: () => { throw new Error('no engine for help'); } }) as Engine;
   const io = new ClientIO(
     { stdout: (d) => process.stdout.write(d), stderr: (d) => process.stderr.write(d), setRaw: () => {} },
@@ -53,6 +84,8 @@ async function daemonCommand(sub: string | undefined): Promise<number> {
       const onSignal = () => (d ? void d.stop() : process.exit(0));
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
+      // The engine, the guest and the server: loaded only by the daemon.
+      const { DaemonAlreadyRunning, runDaemon } = await import('../node/daemon.js');
       try {
         d = await runDaemon();
       } catch (e) {
@@ -92,10 +125,13 @@ export async function main(argv: string[]): Promise<void> {
   let code: number;
   try {
     if (args[0] === 'daemon') code = await daemonCommand(args[1]);
-    else if (isHelp(args)) code = await localHelp(args);
     else {
-      await readManifest(new FolderArtifactSource()); // the build command, before a daemon is started
-      code = await runViaDaemon(args);
+      const help = mayBeHelp(args) ? await localHelp(args) : undefined;
+      if (help !== undefined) code = help;
+      else {
+        await readManifest(new FolderArtifactSource()); // the build command, before a daemon is started
+        code = await runViaDaemon(args);
+      }
     }
   } catch (e) {
     process.stderr.write(`berth: ${(e as Error).message}\n`);
