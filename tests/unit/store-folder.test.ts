@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FolderContentStore, FolderMetadataStore } from '../../src/store/folder/folder-store.js';
-import { contentStoreSuite, metadataStoreSuite } from '../../src/store/testsuite.js';
+import { contentStoreSuite, metadataStoreSuite } from '../helpers/store-testsuite.js';
 
 async function tempDir() {
   const dir = await mkdtemp(join(tmpdir(), 'berth-store-'));

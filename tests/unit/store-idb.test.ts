@@ -3,7 +3,7 @@ import 'fake-indexeddb/auto';
 import { promisifyRequest } from 'idb-keyval';
 import { expect, it } from 'vitest';
 import { IdbContentStore, IdbMetadataStore } from '../../src/store/indexeddb/idb-store.js';
-import { contentStoreSuite, metadataStoreSuite } from '../../src/store/testsuite.js';
+import { contentStoreSuite, metadataStoreSuite } from '../helpers/store-testsuite.js';
 
 let n = 0;
 /** A fresh database per test; deleting it also checks that connections step aside. */

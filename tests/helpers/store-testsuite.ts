@@ -3,8 +3,8 @@
  * backend's test file only says how to make a fresh, empty store.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { sha256Hex } from '../oci/digest.js';
-import { BlobVerifyError, type ContentStore, type ExpectedBlob, type MetadataStore } from './content-store.js';
+import { sha256Hex } from '../../src/oci/digest.js';
+import { BlobVerifyError, type ContentStore, type ExpectedBlob, type MetadataStore } from '../../src/store/content-store.js';
 
 export interface ContentStoreFixture {
   store: ContentStore;
