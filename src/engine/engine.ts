@@ -1,6 +1,7 @@
 import { AgentError, type ExitStatus, type GuestProcess } from '../vm/agent-client.js';
 import type { GuestVM } from '../vm/guest-vm.js';
 import { Container } from './container.js';
+import { CrunRuntime } from './crun-runtime.js';
 import { BerthError, conflict, internal, invalidArgument, notFound } from './errors.js';
 import type { ImageRecord, ImageService, PullEvent } from './image-service.js';
 import { chainIds, LAYERS_DIR, layerPath, unpackLayer } from './layer-unpacker.js';
@@ -12,6 +13,7 @@ import { hostsText, NETNS_DIR, NetworkService, type PortPublisher } from './netw
 import { exposedBindings, parsePublish, type PortBinding } from './ports.js';
 import { GUEST_NET } from '../vm/guest-network.js';
 import type { ResolvedMount } from './runtime-spec.js';
+import { RuntimeCommandError, type Runtime, type RuntimeRun } from './runtime.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const exitsWithin = (c: Container, ms: number) => Promise.race([c.wait().then(() => true), sleep(ms).then(() => false)]);
@@ -20,9 +22,6 @@ const exitsWithin = (c: Container, ms: number) => Promise.race([c.wait().then(()
 export const GUEST_9P_ROOT = '/berth';
 const BUNDLES_DIR = '/bundles';
 const GUEST_CONTAINERS_DIR = '/run/berth/containers';
-const CRUN = ['/usr/bin/crun', '--root', '/run/crun'];
-/** How long start() waits for crun to report the container's process. */
-const START_WAIT_MS = 10_000;
 
 export interface CreateOptions extends RunOptions {
   name?: string;
@@ -48,7 +47,7 @@ export class CommandNotRunnableError extends BerthError {
 
 /**
  * The daemon's container side: creates, starts, waits for, kills and removes
- * containers in the guest, with crun as the runtime. Image layers are unpacked
+ * containers in the guest, through a Runtime (crun by default). Image layers are unpacked
  * into the 9p tree once and shared by every container that uses them.
  */
 export class Engine {
@@ -70,6 +69,8 @@ export class Engine {
     readonly images: ImageService,
     /** Exposes published ports on the host (Node); none in the browser, where the service worker asks. */
     publisher?: PortPublisher,
+    /** Runs the containers: crun through the guest's agent unless told otherwise. */
+    private readonly runtime: Runtime = new CrunRuntime(vm.agent, vm.fs, GUEST_9P_ROOT),
   ) {
     this.volumes = new VolumeService(vm.fs);
     this.network = new NetworkService(vm, () => this.list(), publisher);
@@ -304,27 +305,19 @@ export class Engine {
   }
 
   private async startProcess(c: Container, io: ContainerIO): Promise<GuestProcess> {
-    // crun writes the pid file once the container's process exists; it is on 9p, so watching it costs the guest nothing.
-    const pidFile = `${c.paths.bundle}/pid`;
-    await this.vm.fs.remove(pidFile).catch(() => undefined);
-    const argv = [...CRUN, 'run', '--bundle', c.paths.guestBundle, '--pid-file', `${c.paths.guestBundle}/pid`];
     const tty = !!c.options.tty;
-    const socket = tty ? `/run/berth/${c.id.slice(0, 16)}.sock` : undefined;
-    if (socket) argv.push('--console-socket', socket);
-    argv.push(c.id);
     try {
       await this.network.attach(c);
     } catch (e) {
       c.exited({ code: 128, signal: 0 });
       throw e;
     }
-    let proc: GuestProcess;
+    let run: RuntimeRun;
     try {
-      proc = await this.vm.agent.exec({
-        argv,
-        env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+      run = await this.runtime.run(c.id, {
+        bundle: c.paths.bundle,
+        tty,
         stdin: !!c.options.interactive,
-        ...(socket ? { consoleSocket: socket } : {}),
         onStdout: (d) => {
           c.log.append('stdout', d);
           io.onStdout?.(d);
@@ -337,12 +330,11 @@ export class Engine {
     } catch (e) {
       await this.network.release(c);
       c.exited({ code: 125, signal: 0 });
-      throw internal(`could not start crun: ${(e as Error).message}`, e);
+      throw internal(`could not start ${this.runtime.name}: ${(e as Error).message}`, e);
     }
+    const proc = run.process;
     if (tty && io.size) proc.resize(io.size.rows, io.size.cols);
     c.process = proc;
-    let exited = false;
-    proc.exit.then(() => (exited = true), () => (exited = true));
     proc.exit.then(
       async (status) => {
         c.oomKilled = status.code === 137 && (await this.sawOomKill(c));
@@ -356,7 +348,7 @@ export class Engine {
       },
     );
     // Like Docker, return once the container runs: `exec` and published ports work from then on.
-    for (let waited = 0; !exited && !this.vm.fs.exists(pidFile) && waited < START_WAIT_MS; waited += 5) await sleep(5);
+    await run.started;
     return proc;
   }
 
@@ -407,30 +399,22 @@ export class Engine {
     await c.started;
     if (c.state !== 'running') throw conflict(`Container ${c.id} is not running`);
     if (opts.cmd.length === 0) throw invalidArgument('exec needs a command to run');
-    const argv = [...CRUN, 'exec'];
-    const socket = opts.tty ? `/run/berth/x${randomHexId(8)}.sock` : undefined;
-    if (socket) argv.push('--tty', '--console-socket', socket);
-    // crun exec takes the environment whole: the container's, then -e over it (Docker's exec semantics).
+    // The runtime takes the environment whole: the container's, then -e over it (Docker's exec semantics).
     const env = new Map(c.env.map((e) => [e.split('=')[0]!, e]));
     for (const e of opts.env ?? []) {
       if (e.includes('=')) env.set(e.split('=')[0]!, e);
       else env.delete(e);
     }
-    for (const e of env.values()) argv.push('--env', e);
     this.checkCommand([...c.layers].reverse(), opts.cmd[0]!, [...env.values()], opts.workdir ?? c.options.workdir ?? '/');
-    if (opts.workdir) argv.push('--cwd', opts.workdir);
-    if (opts.user) {
-      const layersTopFirst = [...c.layers].reverse();
-      const u = await resolveUser(this.vm.fs, layersTopFirst, opts.user);
-      argv.push('--user', `${u.uid}:${u.gid}`);
-    }
-    argv.push(c.id, ...opts.cmd);
+    const user = opts.user ? await resolveUser(this.vm.fs, [...c.layers].reverse(), opts.user) : undefined;
     try {
-      const proc = await this.vm.agent.exec({
-        argv,
-        env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+      const proc = await this.runtime.exec(c.id, {
+        args: opts.cmd,
+        env: [...env.values()],
+        ...(opts.workdir ? { cwd: opts.workdir } : {}),
+        ...(user ? { user: { uid: user.uid, gid: user.gid } } : {}),
+        tty: !!opts.tty,
         stdin: !!opts.interactive,
-        ...(socket ? { consoleSocket: socket } : {}),
         ...(io.onStdout ? { onStdout: io.onStdout } : {}),
         ...(io.onStderr ? { onStderr: io.onStderr } : {}),
       });
@@ -472,18 +456,24 @@ export class Engine {
     if (c.state !== 'running') throw conflict(`Cannot kill container: ${idOrName}: Container ${c.id} is not running`);
     const sig = typeof signal === 'number' ? String(signal) : signal.replace(/^SIG/, '');
     await c.started;
-    // A run that started without reporting its process in time (START_WAIT_MS)
-    // may register with crun later; until then crun kill finds nothing, so retry.
+    // A run that started without reporting its process in time (the runtime's
+    // started) may register with the runtime later; until then kill finds nothing, so retry.
     for (let attempt = 0; ; attempt++) {
-      const r = await this.vm.agent.run([...CRUN, 'kill', c.id, sig]);
-      if (r.status.code === 0 || c.state !== 'running') break;
-      if (attempt >= 40) throw internal(`crun kill ${c.shortId} ${sig} failed: ${r.stderr.trim()}`);
+      const refused = await this.runtime.kill(c.id, sig).then(
+        () => undefined,
+        (e: unknown) => {
+          if (e instanceof RuntimeCommandError) return e;
+          throw e;
+        },
+      );
+      if (!refused || c.state !== 'running') break;
+      if (attempt >= 40) throw internal(`${this.runtime.name} kill ${c.shortId} ${sig} failed: ${refused.stderr.trim()}`);
       await sleep(50);
     }
     if (sig === 'KILL' || sig === '9') this.ensureExit(c);
   }
 
-  /** If `crun run` has not reported a SIGKILLed container's end in 3 s, end crun itself. */
+  /** If the runtime's run has not reported a SIGKILLed container's end in 3 s, end that process itself. */
   private ensureExit(c: Container): void {
     const proc = c.process;
     setTimeout(() => {
@@ -528,10 +518,10 @@ export class Engine {
   }
 
   private async removeNow(c: Container, volumes: boolean): Promise<void> {
-    // `crun run` deletes its own state when the container exits; only a run
+    // A run deletes the runtime's state when the container exits; only a run
     // that ended abnormally (crun itself killed, agent lost) leaves some.
     if (c.exitStatus?.signal !== 0 || c.exitStatus.code === 125) {
-      await this.vm.agent.run([...CRUN, 'delete', '--force', c.id]).catch(() => undefined);
+      await this.runtime.delete(c.id, { force: true }).catch(() => undefined);
     }
     await this.network.release(c).catch(() => undefined);
     const errors: string[] = [];
