@@ -4,7 +4,7 @@ import { Container } from './container.js';
 import { CrunRuntime } from './crun-runtime.js';
 import { BerthError, conflict, internal, invalidArgument, notFound } from './errors.js';
 import type { ImageRecord, ImageService, PullEvent } from './image-service.js';
-import { chainIds, LAYERS_DIR, layerPath, unpackLayer } from './layer-unpacker.js';
+import { LayerTrees } from './layer-trees.js';
 import { randomHexId, randomName } from './names.js';
 import { buildRuntimeSpec, capabilities, containerArgs, containerEnv, InvalidCommandError, type RunOptions } from './runtime-spec.js';
 import { resolveUser } from './user.js';
@@ -52,17 +52,15 @@ export class CommandNotRunnableError extends BerthError {
  */
 export class Engine {
   private readonly containers = new Map<string, Container>();
-  /** Layer trees being unpacked, by chain ID. */
-  private readonly unpacking = new Map<string, Promise<void>>();
   /** The volumes (named and anonymous) each container mounts, by container ID. */
   private readonly mountedVolumes = new Map<string, string[]>();
   /** Removals under way, by container ID. */
   private readonly removals = new Map<string, Promise<void>>();
-  /** Layer trees (9p paths) of containers being created, with how many creates hold each. */
-  private readonly pinned = new Map<string, number>();
 
   readonly volumes: VolumeService;
   readonly network: NetworkService;
+  /** The unpacked image layers; each container holds its trees from the start of its create until it is removed. */
+  readonly layerTrees: LayerTrees;
 
   constructor(
     readonly vm: GuestVM,
@@ -73,6 +71,7 @@ export class Engine {
     private readonly runtime: Runtime = new CrunRuntime(vm.agent, vm.fs, GUEST_9P_ROOT),
   ) {
     this.volumes = new VolumeService(vm.fs);
+    this.layerTrees = new LayerTrees(vm.fs, images);
     this.network = new NetworkService(vm, () => this.list(), publisher);
   }
 
@@ -91,35 +90,10 @@ export class Engine {
 
   /**
    * Unpacks the image's layers into the 9p tree (once per chain) and returns
-   * their 9p paths, bottom first.
+   * their 9p paths, bottom first (see LayerTrees.unpack).
    */
-  async prepareLayers(image: ImageRecord, onProgress?: (diffId: string, bytes: number) => void): Promise<string[]> {
-    const chains = await chainIds(image.layers.map((l) => l.diffId));
-    for (const [i, layer] of image.layers.entries()) {
-      const chainId = chains[i]!;
-      let job = this.unpacking.get(chainId);
-      if (!job) {
-        job = (async () => {
-          if (this.vm.fs.exists(layerPath(chainId))) return;
-          const blob = await image.readLayer(layer);
-          await unpackLayer(this.vm.fs, blob, {
-            mediaType: layer.mediaType,
-            diffId: layer.diffId,
-            chainId,
-            lowerPaths: chains.slice(0, i).reverse().map(layerPath),
-            onProgress: (b) => onProgress?.(layer.diffId, b),
-          });
-        })();
-        this.unpacking.set(chainId, job);
-        // Done or failed, it leaves the map: the tree is then an image's or a container's, or garbage for pruneLayerTrees.
-        const settled = () => {
-          if (this.unpacking.get(chainId) === job) this.unpacking.delete(chainId);
-        };
-        job.then(settled, settled);
-      }
-      await job;
-    }
-    return chains.map(layerPath);
+  prepareLayers(image: ImageRecord, onProgress?: (diffId: string, bytes: number) => void): Promise<string[]> {
+    return this.layerTrees.unpack(image, onProgress);
   }
 
   /** Pulls an image into the store (see ImageService.pull). */
@@ -131,7 +105,7 @@ export class Engine {
   async removeImage(name: string, opts: { force?: boolean } = {}): Promise<Array<{ Untagged?: string; Deleted?: string }>> {
     const used = new Set(this.list().map((c) => c.imageId));
     const out = await this.images.remove(name, { ...opts, inUse: (id) => used.has(id) });
-    await this.pruneLayerTrees();
+    await this.layerTrees.prune();
     return out;
   }
 
@@ -139,59 +113,27 @@ export class Engine {
   async pruneImages(): Promise<{ deleted: string[]; reclaimed: number }> {
     const used = new Set(this.list().map((c) => c.imageId));
     const out = await this.images.prune((id) => used.has(id));
-    await this.pruneLayerTrees();
+    await this.layerTrees.prune();
     return out;
-  }
-
-  private pinLayers(paths: string[]): () => void {
-    for (const p of paths) this.pinned.set(p, (this.pinned.get(p) ?? 0) + 1);
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      for (const p of paths) {
-        const n = this.pinned.get(p)! - 1;
-        if (n > 0) this.pinned.set(p, n);
-        else this.pinned.delete(p);
-      }
-    };
-  }
-
-  /** Removes unpacked layer trees that no image and no container uses. */
-  async pruneLayerTrees(): Promise<string[]> {
-    if (!this.vm.fs.exists(LAYERS_DIR)) return [];
-    const live = new Set<string>();
-    for (const image of await this.images.list()) {
-      for (const c of await chainIds(image.layers.map((l) => l.diffId))) live.add(layerPath(c));
-    }
-    for (const c of this.containers.values()) for (const l of c.layers) live.add(l);
-    const removed: string[] = [];
-    for (const name of this.vm.fs.list(LAYERS_DIR)) {
-      const path = `${LAYERS_DIR}/${name}`;
-      if (name.startsWith('.') || live.has(path) || this.pinned.has(path) || this.unpacking.has(`sha256:${name}`)) continue;
-      await this.vm.fs.remove(path);
-      removed.push(path);
-    }
-    return removed;
   }
 
   async create(imageName: string, options: CreateOptions = {}): Promise<Container> {
     const image = await this.images.resolve(imageName);
+    const id = randomHexId();
     // Its layer trees are the container's from here: a prune while it is created must not take them.
-    const unpin = this.pinLayers((await chainIds(image.layers.map((l) => l.diffId))).map(layerPath));
+    await this.layerTrees.hold(id, image);
     // Anonymous volumes made for a create that then fails go with it.
     const anonymous: string[] = [];
     try {
-      return await this.createFrom(image, imageName, options, anonymous);
+      return await this.createFrom(id, image, imageName, options, anonymous);
     } catch (e) {
       for (const v of anonymous) await this.volumes.remove(v, []).catch(() => {});
+      this.layerTrees.release(id);
       throw e;
-    } finally {
-      unpin();
     }
   }
 
-  private async createFrom(image: ImageRecord, imageName: string, options: CreateOptions, anonymous: string[]): Promise<Container> {
+  private async createFrom(id: string, image: ImageRecord, imageName: string, options: CreateOptions, anonymous: string[]): Promise<Container> {
     const name = options.name?.replace(/^\//, '') ?? randomName((n) => this.nameTaken(n));
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) {
       throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
@@ -211,10 +153,9 @@ export class Engine {
       throw e;
     }
 
-    const layers = await this.prepareLayers(image);
+    const layers = await this.layerTrees.unpack(image);
     const topFirst = [...layers].reverse();
     const user = await resolveUser(this.vm.fs, topFirst, options.user ?? defaults.User);
-    const id = randomHexId();
     const hostname = options.hostname ?? id.slice(0, 12);
     const args = containerArgs(defaults, options);
     const env = containerEnv(defaults, options, hostname, user);
@@ -532,6 +473,7 @@ export class Engine {
       await this.vm.agent.run(['/bin/rmdir', `/sys/fs/cgroup/berth/${c.id}`]).catch(() => undefined);
     }
     this.containers.delete(c.id);
+    this.layerTrees.release(c.id);
     const mounted = this.mountedVolumes.get(c.id) ?? [];
     this.mountedVolumes.delete(c.id);
     if (errors.length) throw internal(`container ${c.shortId} removed, but unmounting failed: ${errors.join('; ')}`);
