@@ -422,10 +422,9 @@ const api: PlaygroundApi = {
       SHELL_ENV,
       undefined,
       false,
-      guestFiles(e),
     );
     io.pushStdinEnd();
-    const code = await runDockerCommand(e, argv, io);
+    const code = await runDockerCommand(e, argv, io, guestFiles(e));
     const text = (parts: Uint8Array[]) => new TextDecoder().decode(concat(parts));
     return { code, stdout: text(out), stderr: text(err) };
   },

@@ -5,8 +5,8 @@ import { formatBinding } from '../ports.js';
 import type { RunOptions } from '../runtime-spec.js';
 import { parseBytes } from '../units.js';
 import { ago, humanDuration, parseSignal, renderTemplate, shortCommand, table } from './format.js';
-import type { Ctx } from './context.js';
-import { list, str, UsageError } from './parse.js';
+import type { CommandContext } from './context.js';
+import { UsageError } from './parse.js';
 import { pullWithProgress } from './images.js';
 
 /** Docker's STATUS column. */
@@ -44,10 +44,10 @@ function parseRestart(v: string): RunOptions['restart'] {
 }
 
 /** `--env-file`: KEY=VALUE lines from the client's files; `#` comments, blank lines, bare KEY from the client's env. */
-async function envFiles(ctx: Ctx): Promise<string[]> {
+async function envFiles(ctx: CommandContext): Promise<string[]> {
   const out: string[] = [];
-  for (const file of list(ctx.parsed.flags['env-file'])) {
-    const text = new TextDecoder().decode(await ctx.io.readClientFile(file).catch((e: Error) => {
+  for (const file of ctx.flags.list('env-file')) {
+    const text = new TextDecoder().decode(await ctx.files.read(file).catch((e: Error) => {
       throw new UsageError(`open ${file}: ${e.message.replace(/^.*?: /, '')}`, 'run');
     }));
     for (const raw of text.split(/\r?\n/)) {
@@ -60,79 +60,79 @@ async function envFiles(ctx: Ctx): Promise<string[]> {
   return out;
 }
 
-function createOptions(ctx: Ctx, cmd: string[], fileEnv: string[] = []): RunOptions & { name?: string } {
-  const f = ctx.parsed.flags;
-  if (f['privileged']) throw new UsageError('--privileged is not supported: Berth containers run with Docker\'s default capabilities; use --cap-add for what you need', 'run');
-  if (f['init']) throw new UsageError('--init is not supported yet: the guest has no init binary for containers', 'run');
-  if (f['rm'] && str(f['restart']) && str(f['restart']) !== 'no') throw new UsageError('Conflicting options: --restart and --rm', 'run');
+function createOptions(ctx: CommandContext, cmd: string[], fileEnv: string[] = []): RunOptions & { name?: string } {
+  const f = ctx.flags;
+  if (f.bool('privileged')) throw new UsageError('--privileged is not supported: Berth containers run with Docker\'s default capabilities; use --cap-add for what you need', 'run');
+  if (f.bool('init')) throw new UsageError('--init is not supported yet: the guest has no init binary for containers', 'run');
+  if (f.bool('rm') && f.string('restart') && f.string('restart') !== 'no') throw new UsageError('Conflicting options: --restart and --rm', 'run');
   const env: string[] = [...fileEnv];
-  for (const e of list(f['env'])) {
+  for (const e of f.list('env')) {
     if (!e.includes('=')) {
       const v = ctx.io.env[e];
       env.push(v === undefined ? e : `${e}=${v}`);
     } else env.push(e);
   }
-  const memory = str(f['memory']);
-  const pids = str(f['pids-limit']);
-  const network = str(f['network']) ?? str(f['net']);
+  const memory = f.string('memory');
+  const pids = f.string('pids-limit');
+  const network = f.string('network') ?? f.string('net');
   return {
     ...(cmd.length ? { cmd } : {}),
     env,
-    ...(str(f['workdir']) ? { workdir: str(f['workdir']) } : {}),
-    ...(str(f['user']) ? { user: str(f['user']) } : {}),
-    ...(str(f['hostname']) ? { hostname: str(f['hostname']) } : {}),
-    ...(str(f['name']) ? { name: str(f['name']) } : {}),
-    ...(f['entrypoint'] !== undefined ? { entrypoint: str(f['entrypoint']) ? [str(f['entrypoint'])!] : [] } : {}),
+    ...(f.string('workdir') ? { workdir: f.string('workdir') } : {}),
+    ...(f.string('user') ? { user: f.string('user') } : {}),
+    ...(f.string('hostname') ? { hostname: f.string('hostname') } : {}),
+    ...(f.string('name') ? { name: f.string('name') } : {}),
+    ...(f.has('entrypoint') ? { entrypoint: f.string('entrypoint') ? [f.string('entrypoint')!] : [] } : {}),
     ...(memory ? { memory: parseBytes(memory) } : {}),
     ...(pids && Number(pids) > 0 ? { pidsLimit: Number(pids) } : {}),
-    tty: !!f['tty'],
-    interactive: !!f['interactive'],
-    readOnly: !!f['read-only'],
-    labels: Object.fromEntries(list(f['label']).map((l) => [l.split('=')[0]!, l.split('=').slice(1).join('=')])),
-    volumes: [...list(f['volume']), ...list(f['mount']).flatMap((m) => mountToVolume(m, 'volume'))],
-    tmpfs: [...list(f['tmpfs']), ...list(f['mount']).flatMap((m) => mountToVolume(m, 'tmpfs'))],
-    ...(str(f['cpus']) ? { cpus: parseCpus(str(f['cpus'])!) } : {}),
-    restart: parseRestart(str(f['restart']) ?? 'no'),
-    capAdd: list(f['cap-add']),
-    capDrop: list(f['cap-drop']),
+    tty: f.bool('tty'),
+    interactive: f.bool('interactive'),
+    readOnly: f.bool('read-only'),
+    labels: f.keyValues('label'),
+    volumes: [...f.list('volume'), ...f.list('mount').flatMap((m) => mountToVolume(m, 'volume'))],
+    tmpfs: [...f.list('tmpfs'), ...f.list('mount').flatMap((m) => mountToVolume(m, 'tmpfs'))],
+    ...(f.string('cpus') ? { cpus: parseCpus(f.string('cpus')!) } : {}),
+    restart: parseRestart(f.string('restart') ?? 'no'),
+    capAdd: f.list('cap-add'),
+    capDrop: f.list('cap-drop'),
     ...(network ? { network } : {}),
-    networkAliases: list(f['network-alias']),
-    publish: list(f['publish']),
-    publishAll: !!f['publish-all'],
+    networkAliases: f.list('network-alias'),
+    publish: f.list('publish'),
+    publishAll: f.bool('publish-all'),
   };
 }
 
 /** Makes sure the image is here, pulling it as `run`/`create` do. */
-async function ensureImage(ctx: Ctx, image: string): Promise<void> {
-  const policy = str(ctx.parsed.flags['pull']) ?? 'missing';
+async function ensureImage(ctx: CommandContext, image: string): Promise<void> {
+  const policy = ctx.flags.string('pull') ?? 'missing';
   if (!['always', 'missing', 'never'].includes(policy)) throw new UsageError(`invalid pull option: '${policy}': must be one of "always", "missing" or "never"`, 'run');
-  if (policy === 'always') return void (await pullWithProgress(ctx.engine, ctx.io, image, ctx.io.stderr.bind(ctx.io)));
+  if (policy === 'always') return void (await pullWithProgress(ctx, image, ctx.io.stderr.bind(ctx.io)));
   if (await ctx.engine.images.find(image)) return;
   const err = await ctx.engine.images.resolve(image).catch((e) => e);
   if (policy === 'never') throw err;
   ctx.io.stderr(`${err.message}\n`);
-  await pullWithProgress(ctx.engine, ctx.io, image, ctx.io.stderr.bind(ctx.io));
+  await pullWithProgress(ctx, image, ctx.io.stderr.bind(ctx.io));
 }
 
-export async function create(ctx: Ctx): Promise<number> {
-  const [image, ...cmd] = ctx.parsed.args;
+export async function create(ctx: CommandContext): Promise<number> {
+  const [image, ...cmd] = ctx.args;
   await ensureImage(ctx, image!);
   const c = await ctx.engine.create(image!, createOptions(ctx, cmd, await envFiles(ctx)));
-  if (ctx.parsed.flags['rm']) ctx.engine.autoRemove.add(c.id); // removed when a later start's run ends
+  if (ctx.flags.bool('rm')) ctx.engine.autoRemove.add(c.id); // removed when a later start's run ends
   ctx.io.stdout(`${c.id}\n`);
   return 0;
 }
 
-export async function run(ctx: Ctx): Promise<number> {
-  const [image, ...cmd] = ctx.parsed.args;
-  const f = ctx.parsed.flags;
+export async function run(ctx: CommandContext): Promise<number> {
+  const [image, ...cmd] = ctx.args;
+  const f = ctx.flags;
   await ensureImage(ctx, image!);
   const opts = createOptions(ctx, cmd, await envFiles(ctx));
   const c = await ctx.engine.create(image!, opts);
-  const rm = !!f['rm'];
+  const rm = f.bool('rm');
   // The engine removes it when it exits, attached or not: a client that detaches (Ctrl-P Ctrl-Q) leaves it to that.
   if (rm) ctx.engine.autoRemove.add(c.id);
-  if (f['detach']) {
+  if (f.bool('detach')) {
     await ctx.engine.start(c.id);
     ctx.io.stdout(`${c.id}\n`);
     return 0;
@@ -141,7 +141,7 @@ export async function run(ctx: Ctx): Promise<number> {
 }
 
 /** Streams a container's output to the client until it exits (or Ctrl-P Ctrl-Q detaches). */
-async function attachAndWait(ctx: Ctx, c: Container, o: { start: boolean; rm: boolean; stdin: boolean; tty: boolean }): Promise<number> {
+async function attachAndWait(ctx: CommandContext, c: Container, o: { start: boolean; rm: boolean; stdin: boolean; tty: boolean }): Promise<number> {
   const { io, engine } = ctx;
   const raw = o.tty && o.stdin && !!io.terminal;
   const cleanups: Array<() => void> = [];
@@ -193,50 +193,43 @@ async function attachAndWait(ctx: Ctx, c: Container, o: { start: boolean; rm: bo
   return status.code;
 }
 
-export async function start(ctx: Ctx): Promise<number> {
-  const f = ctx.parsed.flags;
-  if (f['attach'] || f['interactive']) {
-    const c = ctx.engine.get(ctx.parsed.args[0]!);
-    return attachAndWait(ctx, c, { start: true, rm: false, stdin: !!f['interactive'], tty: !!c.options.tty });
+export async function start(ctx: CommandContext): Promise<number> {
+  const f = ctx.flags;
+  if (f.bool('attach') || f.bool('interactive')) {
+    const c = ctx.engine.get(ctx.args[0]!);
+    return attachAndWait(ctx, c, { start: true, rm: false, stdin: f.bool('interactive'), tty: !!c.options.tty });
   }
   return eachContainer(ctx, async (c) => {
     if (c.state !== 'running') await ctx.engine.start(c.id);
   });
 }
 
-async function eachContainer(ctx: Ctx, fn: (c: Container, name: string) => Promise<void | string>): Promise<number> {
-  let code = 0;
-  for (const name of ctx.parsed.args) {
-    try {
-      const c = ctx.engine.get(name);
-      const printed = await fn(c, name);
-      ctx.io.stdout(`${printed ?? name}\n`);
-    } catch (e) {
-      ctx.io.stderr(`Error response from daemon: ${(e as Error).message}\n`);
-      code = 1;
-    }
-  }
-  return code;
+/** Runs `fn` on each named container and prints the name as given (what Docker does for `stop a b`). */
+function eachContainer(ctx: CommandContext, fn: (c: Container) => Promise<void>): Promise<number> {
+  return ctx.eachArg(async (name) => {
+    await fn(ctx.engine.get(name));
+    ctx.io.stdout(`${name}\n`);
+  });
 }
 
-export const stop = (ctx: Ctx) => {
-  const t = Number(str(ctx.parsed.flags['time']) ?? '10');
-  const sig = parseSignal(str(ctx.parsed.flags['signal']) ?? 'TERM') ?? 'TERM';
+export const stop = (ctx: CommandContext) => {
+  const t = Number(ctx.flags.string('time') ?? '10');
+  const sig = parseSignal(ctx.flags.string('signal') ?? 'TERM') ?? 'TERM';
   return eachContainer(ctx, (c) => ctx.engine.stop(c.id, t, sig));
 };
 
-export const restart = (ctx: Ctx) => {
-  const t = Number(str(ctx.parsed.flags['time']) ?? '10');
+export const restart = (ctx: CommandContext) => {
+  const t = Number(ctx.flags.string('time') ?? '10');
   return eachContainer(ctx, async (c) => {
     await ctx.engine.stop(c.id, t);
     await ctx.engine.start(c.id);
   });
 };
 
-export const kill = (ctx: Ctx) => {
-  const raw = str(ctx.parsed.flags['signal']) ?? 'KILL';
+export const kill = (ctx: CommandContext) => {
+  const raw = ctx.flags.string('signal') ?? 'KILL';
   const sig = parseSignal(raw);
-  if (!sig) throw new UsageError(`Invalid signal: ${raw}`, 'kill');
+  if (!sig) throw ctx.usage(`Invalid signal: ${raw}`);
   return eachContainer(ctx, async (c) => {
     if (c.state !== 'running') throw new Error(`Cannot kill container: ${c.name}: Container ${c.id} is not running`);
     if (sig === 'KILL' || sig === 'TERM' || sig === 'INT') c.stopping = true;
@@ -244,32 +237,25 @@ export const kill = (ctx: Ctx) => {
   });
 };
 
-export const rm = (ctx: Ctx) => {
-  const force = !!ctx.parsed.flags['force'];
+export const rm = (ctx: CommandContext) => {
+  const force = ctx.flags.bool('force');
   return eachContainer(ctx, async (c) => {
     if (c.state === 'running' && !force) {
       throw new Error(`cannot remove container "/${c.name}": container is running: stop the container before removing or force remove`);
     }
-    await ctx.engine.remove(c.id, { force, volumes: !!ctx.parsed.flags['volumes'] });
+    await ctx.engine.remove(c.id, { force, volumes: ctx.flags.bool('volumes') });
   });
 };
 
-export async function wait(ctx: Ctx): Promise<number> {
-  let code = 0;
-  for (const name of ctx.parsed.args) {
-    try {
-      const s = await ctx.engine.get(name).wait();
-      ctx.io.stdout(`${s.code}\n`);
-    } catch (e) {
-      ctx.io.stderr(`Error response from daemon: ${(e as Error).message}\n`);
-      code = 1;
-    }
-  }
-  return code;
+export function wait(ctx: CommandContext): Promise<number> {
+  return ctx.eachArg(async (name) => {
+    const s = await ctx.engine.get(name).wait();
+    ctx.io.stdout(`${s.code}\n`);
+  });
 }
 
-export async function rename(ctx: Ctx): Promise<number> {
-  const [from, to] = ctx.parsed.args;
+export async function rename(ctx: CommandContext): Promise<number> {
+  const [from, to] = ctx.args;
   ctx.engine.rename(from!, to!);
   return 0;
 }
@@ -290,11 +276,11 @@ function psRow(c: Container, noTrunc: boolean, ports: string): Record<string, st
   };
 }
 
-export async function ps(ctx: Ctx): Promise<number> {
-  const f = ctx.parsed.flags;
+export async function ps(ctx: CommandContext): Promise<number> {
+  const f = ctx.flags;
   let list = ctx.engine.list().sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
-  if (!f['all'] && !f['latest'] && !f['last']) list = list.filter((c) => c.state === 'running');
-  for (const filter of (f['filter'] as string[] | undefined) ?? []) {
+  if (!f.bool('all') && !f.bool('latest') && !f.string('last')) list = list.filter((c) => c.state === 'running');
+  for (const filter of f.list('filter')) {
     const [key, value = ''] = filter.split(/=(.*)/s);
     if (key === 'status') list = list.filter((c) => (c.state === 'exited' ? 'exited' : c.state) === value);
     else if (key === 'name') list = list.filter((c) => c.name.includes(value.replace(/^\//, '')));
@@ -302,16 +288,16 @@ export async function ps(ctx: Ctx): Promise<number> {
     else if (key === 'ancestor') list = list.filter((c) => c.imageRef === value || c.imageId.includes(value));
     else if (key === 'exited') list = list.filter((c) => c.state === 'exited' && String(c.exitStatus?.code) === value);
     else if (key === 'label') list = list.filter((c) => { const [k, v] = value.split('='); return k! in c.labels && (v === undefined || c.labels[k!] === v); });
-    else throw new UsageError(`invalid filter '${key}'`, 'ps');
+    else throw ctx.usage(`invalid filter '${key}'`);
   }
-  if (f['latest']) list = list.slice(0, 1);
-  const noTrunc = !!f['no-trunc'];
-  if (f['quiet']) {
+  if (f.bool('latest')) list = list.slice(0, 1);
+  const noTrunc = f.bool('no-trunc');
+  if (f.bool('quiet')) {
     ctx.io.stdout(list.map((c) => `${noTrunc ? c.id : c.shortId}\n`).join(''));
     return 0;
   }
   const rows = list.map((c) => psRow(c, noTrunc, ctx.engine.network.portsOf(c).map(formatBinding).join(', ')));
-  const format = str(f['format']);
+  const format = f.string('format');
   if (format) {
     ctx.io.stdout(renderTemplate(format, rows, { ID: 'CONTAINER ID', RunningFor: 'CREATED', CreatedAt: 'CREATED AT' }));
     return 0;
@@ -325,20 +311,20 @@ export async function ps(ctx: Ctx): Promise<number> {
   return 0;
 }
 
-export async function logs(ctx: Ctx): Promise<number> {
-  const f = ctx.parsed.flags;
-  const c = ctx.engine.get(ctx.parsed.args[0]!);
-  const tailRaw = str(f['tail']) ?? 'all';
+export async function logs(ctx: CommandContext): Promise<number> {
+  const f = ctx.flags;
+  const c = ctx.engine.get(ctx.args[0]!);
+  const tailRaw = f.string('tail') ?? 'all';
   const tail = tailRaw === 'all' ? undefined : Number(tailRaw);
-  if (tail !== undefined && !Number.isInteger(tail)) throw new UsageError(`invalid value for --tail: ${tailRaw}`, 'logs');
-  const stamp = !!f['timestamps'];
+  if (tail !== undefined && !Number.isInteger(tail)) throw ctx.usage(`invalid value for --tail: ${tailRaw}`);
+  const stamp = f.bool('timestamps');
   const write = (e: { stream: string; time: Date; data: Uint8Array }) => {
     const data = stamp ? new TextEncoder().encode(prefixLines(new TextDecoder().decode(e.data), `${e.time.toISOString().replace('Z', '000000Z')} `)) : e.data;
     if (e.stream === 'stdout') ctx.io.stdout(data);
     else ctx.io.stderr(data);
   };
   for (const e of c.log.read(tail !== undefined ? { tail } : {})) write(e);
-  if (f['follow'] && c.state === 'running') {
+  if (f.bool('follow') && c.state === 'running') {
     const stopFollow = c.log.follow(write);
     let stopSignal: () => void = () => {};
     await Promise.race([c.wait(), new Promise<void>((r) => (stopSignal = ctx.io.onSignal(() => r())))]);
@@ -352,12 +338,12 @@ function prefixLines(text: string, prefix: string): string {
   return text.replace(/(^|\n)(?=.)/g, `$1${prefix}`);
 }
 
-export async function exec(ctx: Ctx): Promise<number> {
-  const f = ctx.parsed.flags;
-  const [name, ...cmd] = ctx.parsed.args;
+export async function exec(ctx: CommandContext): Promise<number> {
+  const f = ctx.flags;
+  const [name, ...cmd] = ctx.args;
   const c = ctx.engine.get(name!);
-  const tty = !!f['tty'];
-  const interactive = !!f['interactive'];
+  const tty = f.bool('tty');
+  const interactive = f.bool('interactive');
   const { io } = ctx;
   const proc = await ctx.engine.exec(
     c.id,
@@ -365,15 +351,15 @@ export async function exec(ctx: Ctx): Promise<number> {
       cmd,
       tty,
       interactive,
-      env: list(f['env']),
-      ...(str(f['workdir']) ? { workdir: str(f['workdir'])! } : {}),
-      ...(str(f['user']) ? { user: str(f['user'])! } : {}),
+      env: f.list('env'),
+      ...(f.string('workdir') ? { workdir: f.string('workdir')! } : {}),
+      ...(f.string('user') ? { user: f.string('user')! } : {}),
     },
     { onStdout: (d) => io.stdout(d), onStderr: (d) => io.stderr(d), ...(io.terminal ? { size: io.terminal } : {}) },
   ).catch((e) => {
     throw e;
   });
-  if (f['detach']) return 0;
+  if (f.bool('detach')) return 0;
   const raw = tty && interactive && !!io.terminal;
   if (raw) io.setRaw(true);
   const cleanups: Array<() => void> = [];
@@ -385,14 +371,14 @@ export async function exec(ctx: Ctx): Promise<number> {
   return status.code;
 }
 
-export async function attach(ctx: Ctx): Promise<number> {
-  const c = ctx.engine.get(ctx.parsed.args[0]!);
+export async function attach(ctx: CommandContext): Promise<number> {
+  const c = ctx.engine.get(ctx.args[0]!);
   if (c.state !== 'running') throw new Error('You cannot attach to a stopped container, start it first');
-  return attachAndWait(ctx, c, { start: false, rm: false, stdin: !ctx.parsed.flags['no-stdin'] && !!c.options.interactive, tty: !!c.options.tty });
+  return attachAndWait(ctx, c, { start: false, rm: false, stdin: !ctx.flags.bool('no-stdin') && !!c.options.interactive, tty: !!c.options.tty });
 }
 
-export async function top(ctx: Ctx): Promise<number> {
-  const c = ctx.engine.get(ctx.parsed.args[0]!);
+export async function top(ctx: CommandContext): Promise<number> {
+  const c = ctx.engine.get(ctx.args[0]!);
   if (c.state !== 'running') throw new Error(`container ${c.id} is not running`);
   const cgroup = `/sys/fs/cgroup/berth/${c.id}${c.options.memory !== undefined ? '/ctr' : ''}`;
   // The container's processes are its cgroup's; read each from /proc (user, pid, ppid, cpu time, command).
@@ -465,10 +451,10 @@ export function inspectContainer(c: Container, network: NetworkService): object 
   };
 }
 
-export async function inspect(ctx: Ctx): Promise<number> {
+export async function inspect(ctx: CommandContext): Promise<number> {
   const out: object[] = [];
   let code = 0;
-  for (const name of ctx.parsed.args) {
+  for (const name of ctx.args) {
     try {
       out.push(inspectContainer(ctx.engine.get(name), ctx.engine.network));
     } catch (e) {
@@ -481,7 +467,7 @@ export async function inspect(ctx: Ctx): Promise<number> {
       }
     }
   }
-  const format = str(ctx.parsed.flags['format']);
+  const format = ctx.flags.string('format');
   if (format) ctx.io.stdout(out.map((o) => `${goField(o, format)}\n`).join(''));
   else ctx.io.stdout(`${JSON.stringify(out, null, 4)}\n`);
   return code;
@@ -498,7 +484,7 @@ export function goField(obj: object, format: string): string {
   });
 }
 
-export async function containerPrune(ctx: Ctx): Promise<number> {
+export async function containerPrune(ctx: CommandContext): Promise<number> {
   const gone: string[] = [];
   for (const c of ctx.engine.list()) {
     if (c.state === 'exited' || c.state === 'created') {

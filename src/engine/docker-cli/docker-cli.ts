@@ -7,8 +7,8 @@ import * as S from './system-cmd.js';
 import * as FC from './files-cmd.js';
 import * as N from './networks-cmd.js';
 import { humanSize, table } from './format.js';
-import type { CommandIO } from './io.js';
-import type { Ctx } from './context.js';
+import type { ClientFiles, CommandIO } from './io.js';
+import { CommandContext } from './context.js';
 import { helpText, parseCommand, UsageError, type CommandSpec, type FlagSpec } from './parse.js';
 import { CREATE_FLAGS, RUN_FLAGS } from './run-flags.js';
 
@@ -20,7 +20,7 @@ import { CREATE_FLAGS, RUN_FLAGS } from './run-flags.js';
  */
 
 interface Command extends CommandSpec {
-  run(ctx: Ctx): Promise<number>;
+  run(ctx: CommandContext): Promise<number>;
 }
 
 const F = {
@@ -174,8 +174,8 @@ export function isHelpRequest(argv: string[]): boolean {
   }
 }
 
-/** Runs one docker command line; resolves with the exit code. Never throws. */
-export async function runDockerCommand(engine: Engine, argv: string[], io: CommandIO): Promise<number> {
+/** Runs one docker command line (`files`: how to reach the client's files, if it shares them); resolves with the exit code. Never throws. */
+export async function runDockerCommand(engine: Engine, argv: string[], io: CommandIO, files?: ClientFiles): Promise<number> {
   const args = argv[0] === 'docker' ? argv.slice(1) : argv;
   if (args.length === 0 || args[0] === '--help' || args[0] === '-h' || args[0] === 'help') {
     io.stdout(overview());
@@ -209,7 +209,7 @@ export async function runDockerCommand(engine: Engine, argv: string[], io: Comma
       io.stdout(helpText(cmd));
       return 0;
     }
-    return await cmd.run({ engine, io, parsed });
+    return await cmd.run(new CommandContext(engine, io, cmd.name, parsed, files));
   } catch (e) {
     return reportError(io, cmd.name, e);
   }
@@ -233,7 +233,7 @@ function reportError(io: CommandIO, command: string, e: unknown): number {
   return 125;
 }
 
-async function version(ctx: Ctx): Promise<number> {
+async function version(ctx: CommandContext): Promise<number> {
   const hello = ctx.engine.vm.agent;
   const os = 'linux';
   ctx.io.stdout(
@@ -244,7 +244,7 @@ async function version(ctx: Ctx): Promise<number> {
   return 0;
 }
 
-async function info(ctx: Ctx): Promise<number> {
+async function info(ctx: CommandContext): Promise<number> {
   const list = ctx.engine.list();
   const images = await ctx.engine.images.list();
   ctx.io.stdout(
@@ -255,13 +255,13 @@ async function info(ctx: Ctx): Promise<number> {
   return 0;
 }
 
-async function systemPrune(ctx: Ctx): Promise<number> {
+async function systemPrune(ctx: CommandContext): Promise<number> {
   await C.containerPrune(ctx);
   await I.imagePrune(ctx);
   return 0;
 }
 
-async function systemDf(ctx: Ctx): Promise<number> {
+async function systemDf(ctx: CommandContext): Promise<number> {
   const images = await ctx.engine.images.list();
   const used = new Set(ctx.engine.list().map((c) => c.imageId));
   const size = images.reduce((n, i) => n + i.size, 0);

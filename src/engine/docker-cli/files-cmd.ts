@@ -1,8 +1,7 @@
 import { readAllStdin } from './io.js';
 import type { Container } from '../container.js';
 import { conflict } from '../errors.js';
-import type { Ctx } from './context.js';
-import { UsageError } from './parse.js';
+import type { CommandContext } from './context.js';
 
 /**
  * Commands on a container's files: `cp`, `diff`, `export`. They work on the
@@ -10,7 +9,7 @@ import { UsageError } from './parse.js';
  * volumes and tmpfs mounted inside the container are not part of it.
  */
 
-const guestOutput = (ctx: Ctx, argv: string[], stdin?: Uint8Array): Promise<Uint8Array> =>
+const guestOutput = (ctx: CommandContext, argv: string[], stdin?: Uint8Array): Promise<Uint8Array> =>
   ctx.engine.vm.agent.runChecked(argv, stdin ? { stdin } : {});
 
 function rootOf(c: Container): string {
@@ -31,12 +30,12 @@ const dirAndBase = (p: string) => {
   return { dir: i <= 0 ? (clean.startsWith('/') ? '/' : '.') : clean.slice(0, i), base: clean.slice(i + 1) || '.' };
 };
 
-export async function cp(ctx: Ctx): Promise<number> {
-  const [srcArg, dstArg] = ctx.parsed.args;
+export async function cp(ctx: CommandContext): Promise<number> {
+  const [srcArg, dstArg] = ctx.args;
   const src = splitCp(srcArg!);
   const dst = splitCp(dstArg!);
   if (!!src.container === !!dst.container) {
-    throw new UsageError('copying between containers or between two local paths is not supported; one side must be CONTAINER:PATH', 'cp');
+    throw ctx.usage('copying between containers or between two local paths is not supported; one side must be CONTAINER:PATH');
   }
   if (src.container) {
     const c = ctx.engine.get(src.container);
@@ -46,14 +45,14 @@ export async function cp(ctx: Ctx): Promise<number> {
       throw new Error(`Could not find the file ${src.path} in container ${src.container}: ${e.message}`);
     });
     if (dst.path === '-') ctx.io.stdout(tar);
-    else await ctx.io.extractClientTar(dst.path, tar, base);
+    else await ctx.files.extractTar(dst.path, tar, base);
     ctx.io.stderr(`Successfully copied ${tar.length} bytes to ${dst.path}\n`);
     return 0;
   }
   const c = ctx.engine.get(dst.container!);
   const root = rootOf(c);
   const { base } = dirAndBase(src.path);
-  const tar = src.path === '-' ? await readAllStdin(ctx.io) : await ctx.io.packClientPath(src.path);
+  const tar = src.path === '-' ? await readAllStdin(ctx.io) : await ctx.files.packTar(src.path);
   const target = dst.path.startsWith('/') ? dst.path : `/${dst.path}`;
   // Into an existing directory: keep the name; otherwise the copy takes the target's name.
   const script = `set -e; t="$1$2"; b="$3"
@@ -66,8 +65,8 @@ else d=$(dirname "$t"); [ -d "$d" ] || { echo "no such directory: $(dirname "$2"
 }
 
 /** `diff`: what the container changed, from its overlay's upper directory. */
-export async function diff(ctx: Ctx): Promise<number> {
-  const c = ctx.engine.get(ctx.parsed.args[0]!);
+export async function diff(ctx: CommandContext): Promise<number> {
+  const c = ctx.engine.get(ctx.args[0]!);
   rootOf(c);
   const upper = `${c.paths.guestDir}/upper`;
   // One line per entry: its kind (w = whiteout char 0:0, d = dir, f = other) and path.
@@ -88,12 +87,12 @@ if [ -c "$p" ] && [ "$(stat -c %t:%T "$p")" = "0:0" ]; then echo "w \${p#.}"; el
 }
 
 /** `export`: the container's filesystem as a tar, to STDOUT or a file. */
-export async function exportContainer(ctx: Ctx): Promise<number> {
-  const c = ctx.engine.get(ctx.parsed.args[0]!);
-  const out = typeof ctx.parsed.flags['output'] === 'string' ? ctx.parsed.flags['output'] : undefined;
-  if (!out && ctx.io.stdoutIsTerminal) throw new UsageError('cowardly refusing to save to a terminal. Use the -o flag or redirect', 'export');
+export async function exportContainer(ctx: CommandContext): Promise<number> {
+  const c = ctx.engine.get(ctx.args[0]!);
+  const out = ctx.flags.string('output');
+  if (!out && ctx.io.stdoutIsTerminal) throw ctx.usage('cowardly refusing to save to a terminal. Use the -o flag or redirect');
   const tar = await guestOutput(ctx, ['/bin/tar', '-C', rootOf(c), '-cf', '-', '.']);
-  if (out) await ctx.io.writeClientFile(out, tar);
+  if (out) await ctx.files.write(out, tar);
   else ctx.io.stdout(tar);
   return 0;
 }

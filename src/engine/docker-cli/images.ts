@@ -1,11 +1,9 @@
 import { familiarName, familiarString, formatReference, parseReference } from '../../oci/reference.js';
-import type { Engine } from '../engine.js';
 import { notFound, isBerthError } from '../errors.js';
 import type { ImageRecord, PullEvent } from '../image-service.js';
 import { ago, humanSize, renderTemplate, table } from './format.js';
-import { readAllStdin, type CommandIO } from './io.js';
-import type { Ctx } from './context.js';
-import { UsageError } from './parse.js';
+import { readAllStdin } from './io.js';
+import type { CommandContext } from './context.js';
 import { loadImageArchive, saveImageArchive } from '../image-archive.js';
 
 const short = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);
@@ -52,27 +50,27 @@ function bar(done: number, total: number): string {
 }
 
 /** `pull`, also used by `run` (which writes it to stderr). */
-export async function pullWithProgress(engine: Engine, io: CommandIO, name: string, write: (s: string) => void = (s) => io.stdout(s)): Promise<ImageRecord> {
+export async function pullWithProgress(ctx: CommandContext, name: string, write: (s: string) => void = (s) => ctx.io.stdout(s)): Promise<ImageRecord> {
   const ref = parseReference(name);
   const last = name.slice(name.lastIndexOf('/') + 1);
   if (!last.includes(':') && !name.includes('@')) write('Using default tag: latest\n');
-  const progress = new PullProgress(write, io.stdoutIsTerminal);
-  const image = await engine.pull(name, (e) => progress.event(e));
+  const progress = new PullProgress(write, ctx.io.stdoutIsTerminal);
+  const image = await ctx.engine.pull(name, (e) => progress.event(e));
   write(`Digest: ${image.repoDigests.at(-1)?.split('@')[1] ?? image.manifestDigest}\n`);
   write(progress.downloaded ? `Status: Downloaded newer image for ${familiarString(ref)}\n` : `Status: Image is up to date for ${familiarString(ref)}\n`);
   write(`${formatReference(ref)}\n`);
   return image;
 }
 
-export async function pull(ctx: Ctx): Promise<number> {
-  await pullWithProgress(ctx.engine, ctx.io, ctx.parsed.args[0]!);
+export async function pull(ctx: CommandContext): Promise<number> {
+  await pullWithProgress(ctx, ctx.args[0]!);
   return 0;
 }
 
-export async function images(ctx: Ctx): Promise<number> {
-  const f = ctx.parsed.flags;
+export async function images(ctx: CommandContext): Promise<number> {
+  const f = ctx.flags;
   let list = await ctx.engine.images.list();
-  const [filterRepo] = ctx.parsed.args;
+  const [filterRepo] = ctx.args;
   const rows: Array<Record<string, string>> = [];
   for (const img of list.sort((a, b) => (b.config.created ?? '').localeCompare(a.config.created ?? ''))) {
     const tags = img.repoTags.length ? img.repoTags : [undefined];
@@ -82,7 +80,7 @@ export async function images(ctx: Ctx): Promise<number> {
       rows.push({
         Repository: ref ? familiarName(ref) : '<none>',
         Tag: ref?.tag ?? '<none>',
-        ID: f['no-trunc'] ? img.id : short(img.id),
+        ID: f.bool('no-trunc') ? img.id : short(img.id),
         CreatedSince: ago(img.config.created) || 'N/A',
         CreatedAt: img.config.created ?? '',
         Size: humanSize(img.size),
@@ -91,33 +89,26 @@ export async function images(ctx: Ctx): Promise<number> {
     }
   }
   list = [];
-  if (f['quiet']) {
+  if (f.bool('quiet')) {
     ctx.io.stdout([...new Set(rows.map((r) => r['ID']))].map((id) => `${id}\n`).join(''));
     return 0;
   }
-  const format = typeof f['format'] === 'string' ? f['format'] : undefined;
+  const format = f.string('format');
   if (format) ctx.io.stdout(renderTemplate(format, rows, { ID: 'IMAGE ID', CreatedSince: 'CREATED' }));
   else ctx.io.stdout(table(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], rows.map((r) => [r['Repository']!, r['Tag']!, r['ID']!, r['CreatedSince']!, r['Size']!])));
   return 0;
 }
 
-export async function rmi(ctx: Ctx): Promise<number> {
-  let code = 0;
-  for (const name of ctx.parsed.args) {
-    try {
-      for (const line of await ctx.engine.removeImage(name, { force: !!ctx.parsed.flags['force'] })) {
-        ctx.io.stdout(line.Untagged ? `Untagged: ${line.Untagged}\n` : `Deleted: ${line.Deleted}\n`);
-      }
-    } catch (e) {
-      ctx.io.stderr(`Error response from daemon: ${(e as Error).message}\n`);
-      code = 1;
+export function rmi(ctx: CommandContext): Promise<number> {
+  return ctx.eachArg(async (name) => {
+    for (const line of await ctx.engine.removeImage(name, { force: ctx.flags.bool('force') })) {
+      ctx.io.stdout(line.Untagged ? `Untagged: ${line.Untagged}\n` : `Deleted: ${line.Deleted}\n`);
     }
-  }
-  return code;
+  });
 }
 
-export async function tag(ctx: Ctx): Promise<number> {
-  const [source, target] = ctx.parsed.args;
+export async function tag(ctx: CommandContext): Promise<number> {
+  const [source, target] = ctx.args;
   await ctx.engine.images.tag(source!, target!).catch((e) => {
     if (isBerthError(e, 'not-found')) throw notFound(`No such image: ${source}`);
     throw e;
@@ -125,10 +116,10 @@ export async function tag(ctx: Ctx): Promise<number> {
   return 0;
 }
 
-export async function imageInspect(ctx: Ctx): Promise<number> {
+export async function imageInspect(ctx: CommandContext): Promise<number> {
   const out: object[] = [];
   let code = 0;
-  for (const name of ctx.parsed.args) {
+  for (const name of ctx.args) {
     const img = await ctx.engine.images.find(name).catch(() => undefined);
     if (img) out.push(ctx.engine.images.inspect(img));
     else {
@@ -140,9 +131,9 @@ export async function imageInspect(ctx: Ctx): Promise<number> {
   return code;
 }
 
-export async function history(ctx: Ctx): Promise<number> {
-  const img = await ctx.engine.images.find(ctx.parsed.args[0]!);
-  if (!img) throw notFound(`No such image: ${ctx.parsed.args[0]}`);
+export async function history(ctx: CommandContext): Promise<number> {
+  const img = await ctx.engine.images.find(ctx.args[0]!);
+  if (!img) throw notFound(`No such image: ${ctx.args[0]}`);
   const hist = [...(img.config.history ?? [])].reverse();
   let layer = img.layers.length - 1;
   const rows = hist.map((h, i) => {
@@ -153,32 +144,32 @@ export async function history(ctx: Ctx): Promise<number> {
   return 0;
 }
 
-export async function imagePrune(ctx: Ctx): Promise<number> {
+export async function imagePrune(ctx: CommandContext): Promise<number> {
   const { deleted, reclaimed } = await ctx.engine.pruneImages();
   ctx.io.stdout(`${deleted.length ? `Deleted Images:\n${deleted.map((d) => `deleted: ${d}\n`).join('')}\n` : ''}Total reclaimed space: ${humanSize(reclaimed)}\n`);
   return 0;
 }
 
-export async function save(ctx: Ctx): Promise<number> {
-  const out = typeof ctx.parsed.flags['output'] === 'string' ? ctx.parsed.flags['output'] : undefined;
+export async function save(ctx: CommandContext): Promise<number> {
+  const out = ctx.flags.string('output');
   if (!out && ctx.io.stdoutIsTerminal) {
-    throw new UsageError('cowardly refusing to save to a terminal. Use the -o flag or redirect', 'save');
+    throw ctx.usage('cowardly refusing to save to a terminal. Use the -o flag or redirect');
   }
-  const tar = await saveImageArchive(ctx.engine.images, ctx.parsed.args, (d) => ctx.engine.images.readBlob(d));
-  if (out) await ctx.io.writeClientFile(out, tar);
+  const tar = await saveImageArchive(ctx.engine.images, ctx.args, (d) => ctx.engine.images.readBlob(d));
+  if (out) await ctx.files.write(out, tar);
   else ctx.io.stdout(tar);
   return 0;
 }
 
-export async function load(ctx: Ctx): Promise<number> {
-  const input = typeof ctx.parsed.flags['input'] === 'string' ? ctx.parsed.flags['input'] : undefined;
+export async function load(ctx: CommandContext): Promise<number> {
+  const input = ctx.flags.string('input');
   let data: Uint8Array;
-  if (input) data = await ctx.io.readClientFile(input);
+  if (input) data = await ctx.files.read(input);
   else {
     data = await readAllStdin(ctx.io);
-    if (data.length === 0) throw new UsageError('requested load from stdin, but stdin is empty', 'load');
+    if (data.length === 0) throw ctx.usage('requested load from stdin, but stdin is empty');
   }
   const names = await loadImageArchive(ctx.engine.images, new Blob([data as Uint8Array<ArrayBuffer>]).stream());
-  if (!ctx.parsed.flags['quiet']) ctx.io.stdout(names.map((n) => (n.startsWith('ID: ') ? `Loaded image ${n}\n` : `Loaded image: ${n}\n`)).join(''));
+  if (!ctx.flags.bool('quiet')) ctx.io.stdout(names.map((n) => (n.startsWith('ID: ') ? `Loaded image ${n}\n` : `Loaded image: ${n}\n`)).join(''));
   return 0;
 }

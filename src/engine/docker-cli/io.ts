@@ -20,13 +20,6 @@ export interface CommandIO {
   onSignal(listener: (signal: number) => void): () => void;
   /** Raw mode on the client's terminal (`run -it`). */
   setRaw(raw: boolean): void;
-  /** Files on the client's side (`load -i`, `save -o`), relative to its cwd. */
-  readClientFile(path: string): Promise<Uint8Array>;
-  writeClientFile(path: string, data: Uint8Array): Promise<void>;
-  /** `cp CONTAINER:SRC DEST`: unpacks a tar whose top entry is `name` at DEST (into it if a directory, else as it). */
-  extractClientTar(dest: string, tar: Uint8Array, name: string): Promise<void>;
-  /** `cp SRC CONTAINER:DEST`: a tar of SRC (its last path component at the top). */
-  packClientPath(src: string): Promise<Uint8Array>;
 }
 
 /** All of the client's stdin, until it ends (`load`, `cp -`, `login --password-stdin`). */
@@ -38,7 +31,7 @@ export function readAllStdin(io: CommandIO): Promise<Uint8Array> {
   });
 }
 
-/** How a host reaches the client's files. */
+/** How a host reaches the client's files (paths relative to the client's `cwd`); see CommandContext.files. */
 export interface ClientFiles {
   read(path: string, cwd: string): Promise<Uint8Array>;
   write(path: string, data: Uint8Array, cwd: string): Promise<void>;
@@ -71,26 +64,8 @@ export class ClientIO implements CommandIO {
     readonly env: Readonly<Record<string, string>>,
     terminal: { rows: number; cols: number } | undefined,
     readonly stdoutIsTerminal: boolean,
-    private readonly files?: ClientFiles,
   ) {
     this.terminal = terminal;
-  }
-
-  readClientFile(path: string): Promise<Uint8Array> {
-    if (!this.files) return Promise.reject(new Error('this client cannot share files'));
-    return this.files.read(path, this.cwd);
-  }
-  writeClientFile(path: string, data: Uint8Array): Promise<void> {
-    if (!this.files) return Promise.reject(new Error('this client cannot share files'));
-    return this.files.write(path, data, this.cwd);
-  }
-  extractClientTar(dest: string, tar: Uint8Array, name: string): Promise<void> {
-    if (!this.files) return Promise.reject(new Error('this client cannot share files'));
-    return this.files.extractTar(dest, tar, name, this.cwd);
-  }
-  packClientPath(src: string): Promise<Uint8Array> {
-    if (!this.files) return Promise.reject(new Error('this client cannot share files'));
-    return this.files.packTar(src, this.cwd);
   }
 
   stdout(data: Uint8Array | string): void {

@@ -21,11 +21,6 @@ export interface CommandSpec {
   maxArgs?: number;
 }
 
-/** A parsed string flag's value (undefined when not given). */
-export const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-/** A parsed list flag's values ([] when not given). */
-export const list = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : []);
-
 /** Bad usage: Docker prints the message, `See 'docker CMD --help'.` and exits 125. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';

@@ -5,14 +5,14 @@ import { ClientIO, type ClientFiles } from './io.js';
 
 /** Runs one client session's docker command and answers with its exit code. */
 export async function serveClientSession(engine: Engine, session: ClientSession, files?: ClientFiles): Promise<number> {
-  const io = new ClientIO(session, session.cwd, session.env, session.terminal, session.stdoutIsTerminal, files);
+  const io = new ClientIO(session, session.cwd, session.env, session.terminal, session.stdoutIsTerminal);
   session.handlers = {
     stdin: (d) => io.pushStdin(d),
     stdinEnd: () => io.pushStdinEnd(),
     resize: (r, c) => io.pushResize(r, c),
     signal: (s) => io.pushSignal(s),
   };
-  const code = await runDockerCommand(engine, session.argv, io);
+  const code = await runDockerCommand(engine, session.argv, io, files);
   session.exit(code);
   return code;
 }

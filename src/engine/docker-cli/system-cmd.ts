@@ -1,9 +1,8 @@
 import { RegistryError } from '../../oci/registry-client.js';
 import { BerthError } from '../errors.js';
-import type { Ctx } from './context.js';
+import type { CommandContext } from './context.js';
 import { humanSize, table } from './format.js';
 import { readAllStdin, type CommandIO } from './io.js';
-import { UsageError } from './parse.js';
 
 const DOCKER_HUB = 'docker.io';
 
@@ -41,17 +40,17 @@ function prompt(io: CommandIO, label: string, secret: boolean): Promise<string> 
   });
 }
 
-export async function login(ctx: Ctx): Promise<number> {
-  const f = ctx.parsed.flags;
-  const host = loginHost(ctx.parsed.args[0]);
+export async function login(ctx: CommandContext): Promise<number> {
+  const f = ctx.flags;
+  const host = loginHost(ctx.args[0]);
   const registry = ctx.engine.images.registry;
   if (!registry) throw new BerthError('unavailable', 'no registry client is configured');
-  let username = typeof f['username'] === 'string' ? f['username'] : undefined;
-  let password = typeof f['password'] === 'string' ? f['password'] : undefined;
+  let username = f.string('username');
+  let password = f.string('password');
   if (password !== undefined) ctx.io.stderr('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
-  if (f['password-stdin']) {
-    if (password !== undefined) throw new UsageError('--password and --password-stdin are mutually exclusive', 'login');
-    if (!username) throw new UsageError('Must provide --username with --password-stdin', 'login');
+  if (f.bool('password-stdin')) {
+    if (password !== undefined) throw ctx.usage('--password and --password-stdin are mutually exclusive');
+    if (!username) throw ctx.usage('Must provide --username with --password-stdin');
     password = new TextDecoder().decode(await readAllStdin(ctx.io)).replace(/\r?\n$/, '');
   }
   if (!username) username = await prompt(ctx.io, 'Username: ', false);
@@ -68,8 +67,8 @@ export async function login(ctx: Ctx): Promise<number> {
   return 0;
 }
 
-export async function logout(ctx: Ctx): Promise<number> {
-  const host = loginHost(ctx.parsed.args[0]);
+export async function logout(ctx: CommandContext): Promise<number> {
+  const host = loginHost(ctx.args[0]);
   await ctx.engine.images.credentials.ready;
   const had = await ctx.engine.images.credentials.delete(host);
   const shown = host === DOCKER_HUB ? 'https://index.docker.io/v1/' : host;
@@ -78,9 +77,9 @@ export async function logout(ctx: Ctx): Promise<number> {
 }
 
 /** `stats --no-stream`: one sample of each running container's cgroup. */
-export async function stats(ctx: Ctx): Promise<number> {
-  if (!ctx.parsed.flags['no-stream']) ctx.io.stderr('berth: stats streams are not supported yet; showing one sample (--no-stream)\n');
-  const names = ctx.parsed.args;
+export async function stats(ctx: CommandContext): Promise<number> {
+  if (!ctx.flags.bool('no-stream')) ctx.io.stderr('berth: stats streams are not supported yet; showing one sample (--no-stream)\n');
+  const names = ctx.args;
   const list = names.length ? names.map((n) => ctx.engine.get(n)) : ctx.engine.list().filter((c) => c.state === 'running');
   const agent = ctx.engine.vm.agent;
   const cg = (id: string, memoryLimited: boolean) => `/sys/fs/cgroup/berth/${id}${memoryLimited ? '/ctr' : ''}`;
