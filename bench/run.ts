@@ -7,13 +7,17 @@ import { benchImages } from './images.bench.js';
 import { benchGuest } from './guest.bench.js';
 import { benchBrowser } from './browser.bench.js';
 import { benchNetwork } from './network.bench.js';
+import { benchCli, cliRows } from './cli.bench.js';
 import { fmtMs, type Summary } from './stats.js';
 
 const fmtRate = (s: Summary) => `${s.median.toFixed(1)} MB/s (min ${s.min.toFixed(1)}, max ${s.max.toFixed(1)}, n=${s.runs.length})`;
 
 const runs = Number(process.env['BENCH_RUNS'] ?? 5);
 const manifest = JSON.parse(readFileSync(new URL('../public/guest/manifest.json', import.meta.url), 'utf8'));
-// Chromium first: its page is served by `vite preview` inside this process, which the Node
+// The command line first: whole `berth` processes against a daemon of its own, which it stops
+// (nothing is left in this process); at least 10 runs each.
+const cli = process.env['BENCH_SKIP_CLI'] ? undefined : await benchCli(Math.max(runs, 10));
+// Chromium next: its page is served by `vite preview` inside this process, which the Node
 // benchmarks below leave with a large heap and v86 timers (restore to ready was ~0.15 s slower after them).
 const browser = process.env['BENCH_SKIP_BROWSER'] ? undefined : await benchBrowser(runs);
 const engine = await benchEngine(runs);
@@ -46,6 +50,7 @@ const rows: Array<[string, string, string]> = [
   ['outbound: wget from a container to a host server', fmtMs(network.outboundRequestMs), ''],
   ['run --rm busybox true, default bridge / --network none', `${network.runBridgeMs.median.toFixed(0)} ms / ${network.runNoneMs.median.toFixed(0)} ms`, ''],
   ...guest.scaling.map((s) => [`run --rm with ${s.containers} containers running`, `${s.runMs} ms; host RSS ${s.hostRssMB} MB; guest avail ${s.guestAvailMB} MB`, ''] as [string, string, string]),
+  ...(cli ? cliRows(cli) : []),
   ...(browser
     ? ([
         ['Chromium: cold boot to ready (page load included)', fmtMs(browser.coldBootMs), 'target ≤ 3000 ms'],
@@ -66,7 +71,7 @@ const results = {
   machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
   guest: { id: manifest.id, artifacts: manifest.artifacts },
   versions: { v86: (JSON.parse(readFileSync(new URL('../node_modules/v86/package.json', import.meta.url), 'utf8')) as { version: string }).version, packages: manifest.packages },
-  results: { ...engine, ...images, ...guest, network, ...(browser ? { browser } : {}) },
+  results: { ...engine, ...images, ...guest, network, ...(browser ? { browser } : {}), ...(cli ? { cli } : {}) },
 };
 writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify(results, null, 2) + '\n');
 console.log('\nwrote bench/results.json');

@@ -23,14 +23,29 @@ import { basename, dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+const posix = (p) => p.split(sep).join('/');
 const OUT = join(root, 'dist-cli');
 const STAMP = join(OUT, 'build.json');
+/** tsconfig.json and the files it extends (relative ones), whose options the build compiles with. */
+function tsconfigChain(rel = 'tsconfig.json', seen = new Set()) {
+  if (seen.has(rel)) return [];
+  seen.add(rel);
+  let text;
+  try {
+    text = readFileSync(join(root, rel), 'utf8');
+  } catch {
+    return [rel]; // missing: recorded as such
+  }
+  const ext = /"extends"\s*:\s*(\[[^\]]*\]|"[^"]*")/.exec(text)?.[1] ?? '';
+  const parents = [...ext.matchAll(/"([^"]+)"/g)].map((m) => m[1]).filter((p) => p.startsWith('.'));
+  return [rel, ...parents.flatMap((p) => tsconfigChain(posix(relative(root, join(root, dirname(rel), p.endsWith('.json') ? p : `${p}.json`))), seen))];
+}
+
 /** Read by every build besides the sources esbuild reports: they change what it makes. */
-const EXTRA_INPUTS = ['tsconfig.json', 'scripts/build-cli.mjs'];
+const EXTRA_INPUTS = ['scripts/build-cli.mjs', ...tsconfigChain()];
 /** Builds kept besides the new one: a process started from the previous one may still load its chunks. */
 const KEEP_PREVIOUS = 1;
 
-const posix = (p) => p.split(sep).join('/');
 
 /** mtime and size of a file (relative to the repository), undefined when it is not there. */
 function fileState(rel) {
@@ -179,8 +194,10 @@ async function buildCli() {
 
   const read = [...Object.keys(client.metafile.inputs), ...Object.keys(rest.metafile.inputs)].map(posix);
   const inputs = [...new Set([...read, ...EXTRA_INPUTS])].sort();
-  // A file not seen before the build was created during it: recorded as missing, so the build reads as stale.
-  const stamp = { dir, built: new Date().toISOString(), inputs: inputs.map((p) => [p, ...(before.get(p) ?? [-1, -1])]) };
+  // A source not seen before the build was created during it: recorded as missing, so the build reads as stale.
+  // Other inputs (a package's JSON) are taken as they are now.
+  const state = (p) => before.get(p) ?? (p.startsWith('src/') ? undefined : fileState(p)) ?? [-1, -1];
+  const stamp = { dir, built: new Date().toISOString(), inputs: inputs.map((p) => [p, ...state(p)]) };
   const previous = readStamp();
   const tmpStamp = `${STAMP}.${process.pid}`;
   writeFileSync(tmpStamp, JSON.stringify(stamp) + '\n');

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -176,5 +176,41 @@ describe('berth published ports', () => {
       expect(text).toBe(`round-${round}\n`);
       expect(berth(['rm', '-f', run.stdout.trim()]).code).toBe(0);
     }
+  });
+});
+
+describe('berth from its build', () => {
+  // A copy of what the command is built from, whose node_modules links every package of this
+  // checkout's but tsx: the copy's bin/berth.js can run only its build until tsx is linked in.
+  const repo = join(import.meta.dirname, '../..');
+  const copy = mkdtempSync(join(tmpdir(), 'berth-build-'));
+  afterAll(() => rmSync(copy, { recursive: true, force: true }));
+  const node = (args: string[]) => spawnSync(process.execPath, args, { cwd: copy, encoding: 'utf8', env: { ...process.env, BERTH_DEV: undefined } as NodeJS.ProcessEnv, timeout: 120_000 });
+
+  it('runs the build while it is fresh, never once a source changed (the sources then), and the rebuilt one after', () => {
+    for (const p of ['bin', 'src', 'scripts', 'package.json', ...readdirSync(repo).filter((f) => /^tsconfig.*\.json$/.test(f))]) cpSync(join(repo, p), join(copy, p), { recursive: true });
+    mkdirSync(join(copy, 'node_modules'));
+    for (const m of readdirSync(join(repo, 'node_modules'))) if (m !== 'tsx' && m !== '.bin') symlinkSync(join(repo, 'node_modules', m), join(copy, 'node_modules', m));
+    const build = node(['scripts/build-cli.mjs', '--if-stale']);
+    expect(build.status, build.stderr).toBe(0);
+    const help = () => node(['bin/berth.js', '--help']);
+    const built = help(); // with no tsx to run the sources: the build ran
+    expect(built.status, built.stderr).toBe(0);
+    expect(built.stdout).toMatch(/^\nUsage:  docker \[OPTIONS\] COMMAND/);
+    expect(built.stdout).toMatch(/Berth commands \(besides Docker's\)/);
+
+    // A changed source: the build is stale, so the sources run (tsx needed again).
+    const main = join(copy, 'src/cli/main.ts');
+    writeFileSync(main, readFileSync(main, 'utf8').replace("Berth commands (besides Docker's):", "Berth commands (besides Docker's), changed:"));
+    expect(help().status).not.toBe(0); // not the stale build: the sources, and no tsx to run them
+    symlinkSync(join(repo, 'node_modules/tsx'), join(copy, 'node_modules/tsx'));
+    expect(help().stdout).toMatch(/Berth commands \(besides Docker's\), changed:/);
+
+    // Rebuilt (what npm test and npm start do): the build runs again, with the change.
+    expect(node(['scripts/build-cli.mjs', '--if-stale']).status).toBe(0);
+    rmSync(join(copy, 'node_modules/tsx'));
+    const rebuilt = help();
+    expect(rebuilt.status, rebuilt.stderr).toBe(0);
+    expect(rebuilt.stdout).toMatch(/Berth commands \(besides Docker's\), changed:/);
   });
 });
