@@ -4,7 +4,8 @@ import type { NetworkService } from '../networks.js';
 import { formatBinding } from '../ports.js';
 import type { RunOptions } from '../runtime-spec.js';
 import { parseBytes } from '../units.js';
-import { ago, humanDuration, parseSignal, renderTemplate, shortCommand, table } from './format.js';
+import { ago, humanDuration, parseSignal, shortCommand, table } from './format.js';
+import { formatObjects, formatRows } from './go-template.js';
 import type { CommandContext } from './context.js';
 import { UsageError } from './parse.js';
 import { pullWithProgress } from './images.js';
@@ -299,7 +300,7 @@ export async function ps(ctx: CommandContext): Promise<number> {
   const rows = list.map((c) => psRow(c, noTrunc, ctx.engine.network.portsOf(c).map(formatBinding).join(', ')));
   const format = f.string('format');
   if (format) {
-    ctx.io.stdout(renderTemplate(format, rows, { ID: 'CONTAINER ID', RunningFor: 'CREATED', CreatedAt: 'CREATED AT' }));
+    ctx.io.stdout(formatRows(format, rows, { ID: 'CONTAINER ID', RunningFor: 'CREATED', CreatedAt: 'CREATED AT' }));
     return 0;
   }
   ctx.io.stdout(
@@ -468,20 +469,9 @@ export async function inspect(ctx: CommandContext): Promise<number> {
     }
   }
   const format = ctx.flags.string('format');
-  if (format) ctx.io.stdout(out.map((o) => `${goField(o, format)}\n`).join(''));
+  if (format) ctx.io.stdout(formatObjects(format, out));
   else ctx.io.stdout(`${JSON.stringify(out, null, 4)}\n`);
   return code;
-}
-
-/** `--format '{{.State.Status}}'` and `{{json .Config}}` on inspect output. */
-export function goField(obj: object, format: string): string {
-  return format.replace(/\{\{\s*(json\s+)?((?:\.\w+)+)\s*\}\}/g, (_m, json: string | undefined, path: string) => {
-    let v: unknown = obj;
-    for (const part of path.split('.').filter(Boolean)) v = (v as Record<string, unknown> | undefined)?.[part];
-    if (json) return JSON.stringify(v ?? null);
-    if (v === undefined || v === null) return '<no value>';
-    return typeof v === 'object' ? JSON.stringify(v) : String(v);
-  });
 }
 
 export async function containerPrune(ctx: CommandContext): Promise<number> {

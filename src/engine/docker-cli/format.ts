@@ -1,4 +1,4 @@
-/** Docker's human output: durations, sizes, tables and `--format` templates. */
+/** Docker's human output: durations, sizes, tables (`--format` templates: go-template.ts). */
 
 /** `About a minute`, `5 seconds`, `2 hours` — Docker's units.HumanDuration. */
 export function humanDuration(ms: number): string {
@@ -38,30 +38,6 @@ export function table(header: string[], rows: string[][]): string {
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('').trimEnd();
   return [line(header), ...rows.map(line)].join('\n') + '\n';
-}
-
-/**
- * The basics of Go templates as `--format` uses them: `{{.Field}}`,
- * `{{json .Field}}`, `\t`, and the `table` prefix (headers from field names).
- */
-export function renderTemplate(template: string, items: Array<Record<string, unknown>>, headers: Record<string, string> = {}): string {
-  let t = template.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
-  const isTable = t.startsWith('table');
-  if (isTable) t = t.replace(/^table\s*/, '');
-  const render = (item: Record<string, unknown> | undefined) =>
-    t.replace(/\{\{\s*(json\s+)?\.(\w+)\s*\}\}/g, (_m, json: string | undefined, field: string) => {
-      if (!item) return headers[field] ?? field.replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
-      const v = item[field];
-      if (json) return JSON.stringify(v ?? null);
-      return v === undefined || v === null ? '' : String(v);
-    });
-  const lines = items.map((i) => render(i));
-  if (isTable) {
-    const rows = [render(undefined), ...lines].map((l) => l.split('\t'));
-    if (rows.every((r) => r.length > 1)) return table(rows[0]!, rows.slice(1));
-    return rows.map((r) => r.join('\t')).join('\n') + '\n';
-  }
-  return lines.map((l) => `${l}\n`).join('');
 }
 
 /** `"sh -c 'echo h…"` as `docker ps` shows a command. */

@@ -1,7 +1,8 @@
 import { familiarName, familiarString, formatReference, parseReference } from '../../oci/reference.js';
 import { notFound, isBerthError } from '../errors.js';
 import type { ImageRecord, PullEvent } from '../image-service.js';
-import { ago, humanSize, renderTemplate, table } from './format.js';
+import { ago, humanSize, table } from './format.js';
+import { formatRows } from './go-template.js';
 import { readAllStdin } from './io.js';
 import type { CommandContext } from './context.js';
 import { loadImageArchive, saveImageArchive } from '../image-archive.js';
@@ -94,7 +95,7 @@ export async function images(ctx: CommandContext): Promise<number> {
     return 0;
   }
   const format = f.string('format');
-  if (format) ctx.io.stdout(renderTemplate(format, rows, { ID: 'IMAGE ID', CreatedSince: 'CREATED' }));
+  if (format) ctx.io.stdout(formatRows(format, rows, { ID: 'IMAGE ID', CreatedSince: 'CREATED' }));
   else ctx.io.stdout(table(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], rows.map((r) => [r['Repository']!, r['Tag']!, r['ID']!, r['CreatedSince']!, r['Size']!])));
   return 0;
 }

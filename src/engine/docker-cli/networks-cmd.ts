@@ -1,8 +1,8 @@
 import type { Network, NetworkService } from '../networks.js';
 import { formatBinding } from '../ports.js';
-import { goField } from './containers.js';
 import type { CommandContext } from './context.js';
-import { renderTemplate, table } from './format.js';
+import { table } from './format.js';
+import { formatObjects, formatRows } from './go-template.js';
 
 const driverName = (n: Network) => (n.driver === 'null' ? 'null' : n.driver);
 
@@ -32,7 +32,7 @@ export async function networkLs(ctx: CommandContext): Promise<number> {
   const noTrunc = f.bool('no-trunc');
   const rows = nets.map((n) => ({ ID: noTrunc ? n.id : n.id.slice(0, 12), Name: n.name, Driver: driverName(n), Scope: 'local' }));
   if (f.bool('quiet')) ctx.io.stdout(rows.map((r) => `${r.ID}\n`).join(''));
-  else if (f.string('format')) ctx.io.stdout(renderTemplate(f.string('format')!, rows, { ID: 'NETWORK ID' }));
+  else if (f.string('format')) ctx.io.stdout(formatRows(f.string('format')!, rows, { ID: 'NETWORK ID' }));
   else ctx.io.stdout(table(['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], rows.map((r) => [r.ID, r.Name, r.Driver, r.Scope])));
   return 0;
 }
@@ -65,7 +65,7 @@ export async function networkInspect(ctx: CommandContext): Promise<number> {
   const out: object[] = [];
   const code = await ctx.eachArg((name) => void out.push(inspectNetwork(ctx.engine.network, ctx.engine.network.get(name))));
   const format = ctx.flags.string('format');
-  if (format) ctx.io.stdout(out.map((o) => `${goField(o, format)}\n`).join(''));
+  if (format) ctx.io.stdout(formatObjects(format, out));
   else ctx.io.stdout(`${JSON.stringify(out, null, 4)}\n`);
   return code;
 }

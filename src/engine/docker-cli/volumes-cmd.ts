@@ -1,4 +1,5 @@
-import { renderTemplate, table } from './format.js';
+import { table } from './format.js';
+import { formatRows } from './go-template.js';
 import type { CommandContext } from './context.js';
 
 export async function volumeCreate(ctx: CommandContext): Promise<number> {
@@ -15,7 +16,7 @@ export async function volumeLs(ctx: CommandContext): Promise<number> {
   }
   const format = ctx.flags.string('format');
   const rows = vols.map((v) => ({ Driver: 'local', Name: v.name }));
-  if (typeof format === 'string') ctx.io.stdout(renderTemplate(format, rows, { Name: 'VOLUME NAME' }));
+  if (typeof format === 'string') ctx.io.stdout(formatRows(format, rows, { Name: 'VOLUME NAME' }));
   else ctx.io.stdout(table(['DRIVER', 'VOLUME NAME'], rows.map((r) => [r.Driver, r.Name])));
   return 0;
 }
