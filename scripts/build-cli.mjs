@@ -188,8 +188,12 @@ async function buildCli() {
       mkdirSync(dirname(join(tmp, f.rel)), { recursive: true });
       writeFileSync(join(tmp, f.rel), f.bytes);
     }
-    rmSync(final, { recursive: true, force: true }); // a half-written folder of an interrupted build
-    renameSync(tmp, final);
+    try {
+      renameSync(tmp, final); // whole: a folder of this name is never half written
+    } catch (e) {
+      rmSync(tmp, { recursive: true, force: true });
+      if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e; // else a build at the same time made the same
+    }
   }
 
   const read = [...Object.keys(client.metafile.inputs), ...Object.keys(rest.metafile.inputs)].map(posix);
@@ -205,7 +209,10 @@ async function buildCli() {
 
   const keep = new Set([dir, ...(previous?.dir && previous.dir !== dir ? [previous.dir] : []).slice(0, KEEP_PREVIOUS)]);
   for (const e of readdirSync(OUT, { withFileTypes: true })) {
-    if (e.isDirectory() && !keep.has(e.name) && !e.name.startsWith('.tmp-')) rmSync(join(OUT, e.name), { recursive: true, force: true });
+    if (!e.isDirectory() || keep.has(e.name)) continue;
+    // Another build's temporary folder is left alone unless an hour old (that build was interrupted).
+    if (e.name.startsWith('.tmp-') && Date.now() - (statSync(join(OUT, e.name), { throwIfNoEntry: false })?.mtimeMs ?? 0) < 3600_000) continue;
+    rmSync(join(OUT, e.name), { recursive: true, force: true });
   }
   const clientBytes = client.outputFiles.find((f) => f.path.endsWith('main.js'))?.contents.byteLength ?? 0;
   return { dir, inputs: inputs.length, clientBytes, bytes: files.reduce((n, f) => n + f.bytes.byteLength, 0) };
