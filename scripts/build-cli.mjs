@@ -7,11 +7,11 @@
 //   node scripts/build-cli.mjs --if-stale  build only when a source changed since the last build
 //                                          (npm test, npm start and set-up run this)
 //
-// Layout: dist-cli/<hash>/main.js and its chunks (the client is main.js and a
-// small shared chunk; help, which needs Docker's command table, and `daemon
-// run`, which needs the engine, are chunks loaded by dynamic import), and
-// dist-cli/build.json, written last, in one rename: the folder to run and every
-// file the build read with its mtime and size. bin/berth.js runs the build only
+// Layout: dist-cli/<hash>/ holds main.js, the client (one file: what talks to
+// the daemon), and what it imports when needed: docker-cli.js and io.js for
+// help (Docker's command table), daemon.js for `daemon run` (the engine), and
+// their shared chunks. dist-cli/build.json, written last, in one rename, names
+// the folder to run and every file the build read with its mtime and size. bin/berth.js runs the build only
 // when all of them are unchanged, otherwise the sources through tsx: a stale
 // build never runs. Packages stay in node_modules (external), read at run time.
 //
@@ -45,7 +45,6 @@ function tsconfigChain(rel = 'tsconfig.json', seen = new Set()) {
 const EXTRA_INPUTS = ['scripts/build-cli.mjs', ...tsconfigChain()];
 /** Builds kept besides the new one: a process started from the previous one may still load its chunks. */
 const KEEP_PREVIOUS = 1;
-
 
 /** mtime and size of a file (relative to the repository), undefined when it is not there. */
 function fileState(rel) {
