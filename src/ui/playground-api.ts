@@ -7,6 +7,7 @@
 import type { PullEvent } from '../engine/image-service.js';
 import type { BootProgress } from '../vm/guest-vm.js';
 import type { PrefetchedSnapshot } from './idb-snapshots.js';
+import type { PortRequest, PortResponse } from './port-protocol.js';
 
 export type { BootProgress, PullEvent };
 
@@ -97,29 +98,8 @@ export interface PublishedPort {
   containerName: string;
 }
 
-/** An HTTP request for a published port, as the page's service worker received it. */
-export interface PortRequest {
-  method: string;
-  /** `/path?query`, percent-encoded. */
-  path: string;
-  headers: Array<[string, string]>;
-  body?: Uint8Array;
-  /** The Host header; `localhost:<hostPort>` when absent (what `curl localhost:8080` would send). */
-  host?: string;
-}
-
-/**
- * Why a request for a published port got no HTTP response: `not-ready` the
- * guest is still booting; `not-published` no running container publishes
- * the port; `refused` nothing listens on it in the container; `bad-http` the
- * server's answer is not HTTP/1.x or was cut off; `timeout` no answer in
- * time; `failed` anything else.
- */
-export type PortErrorKind = 'not-ready' | 'not-published' | 'refused' | 'bad-http' | 'timeout' | 'failed';
-
-export type PortResponse =
-  | { ok: true; status: number; statusText: string; headers: Array<[string, string]>; body: Uint8Array }
-  | { ok: false; kind: PortErrorKind; message: string };
+// The port protocol's types live with its messages (the service worker shares them).
+export type { PortErrorKind, PortRequest, PortResponse } from './port-protocol.js';
 
 export interface PlaygroundApi {
   /**

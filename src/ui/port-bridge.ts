@@ -1,25 +1,16 @@
 /**
- * The page's part in reaching containers' published ports from the browser.
+ * The page's part in reaching containers' published ports from the browser,
+ * and the service worker's registration.
  *
- * The service worker (public/sw.js) answers requests for
+ * The service worker (sw/) answers requests for
  * `<base>/__berth/port/<hostPort>/…` (and absolute paths asked for by pages
  * served from there). It cannot reach the engine itself: it asks a window
  * that hosts one, and that window forwards to its engine worker, which opens
- * a TCP connection into the guest and speaks HTTP/1.1 over it.
- *
- * Messages (the service worker holds the other half of this protocol):
- *   page → SW   `{ type: 'berth-engine-host' }`: this window runs an engine (sent once it has booted).
- *   SW → page   `{ type: 'berth-http', hostPort, request: PortRequest }` with a MessagePort;
- *   page → port `{ type: 'accepted' }` at once, then `{ type: 'response', response: BridgeResponse }`.
+ * a TCP connection into the guest and speaks HTTP/1.1 over it. The messages
+ * are in port-protocol.ts.
  */
 import type { EngineClient } from './engine-client.js';
-import type { PortErrorKind, PortRequest, PortResponse } from './playground-api.js';
-
-/** Where a host port's pages are served, relative to the page's base URL. */
-export const PORT_PATH = '__berth/port/';
-
-/** `no-engine`: the window that was asked hosts no engine (an embedded terminal, say). */
-export type BridgeResponse = PortResponse | { ok: false; kind: PortErrorKind | 'no-engine'; message: string };
+import { PORT_PATH, type BridgeReply, type BridgeResponse, type EngineHostMessage, type HttpMessage } from './port-protocol.js';
 
 /** The page's URL for `path` (starting with `/`) of what listens behind `hostPort`. */
 export function portUrl(hostPort: number, path = '/'): string {
@@ -40,14 +31,17 @@ export function pathOfPortUrl(href: string, hostPort: number): string | undefine
 }
 
 /**
- * Registers the service worker. The built page gets offline caching and the
- * port routing; Vite's dev server gets only the port routing (`sw.js?dev`),
- * so development never serves stale files. `?nosw` leaves it out.
+ * Registers the service worker (sw/sw.ts, built by vite-plugin-pwa). The
+ * built page gets offline caching and the port routing; Vite's dev server
+ * gets only the port routing, so development never serves stale files: there
+ * the plugin serves the source as a module worker at `dev-sw.js?dev-sw`.
+ * `?nosw` leaves it out.
  */
 export function registerServiceWorker(options: { production: boolean; disabled: boolean }): void {
   if (!('serviceWorker' in navigator) || options.disabled) return;
-  const url = new URL(options.production ? 'sw.js' : 'sw.js?dev', document.baseURI);
-  const register = () => navigator.serviceWorker.register(url, { scope: './' }).catch((e: unknown) => console.warn('service worker not registered', e));
+  const url = new URL(options.production ? 'sw.js' : 'dev-sw.js?dev-sw', document.baseURI);
+  const type: WorkerType = options.production ? 'classic' : 'module';
+  const register = () => navigator.serviceWorker.register(url, { scope: './', type }).catch((e: unknown) => console.warn('service worker not registered', e));
   if (document.readyState === 'complete') void register();
   else window.addEventListener('load', () => void register(), { once: true });
 }
@@ -86,12 +80,6 @@ export async function serviceWorkerInControl(timeoutMs = 30_000): Promise<void> 
   }
 }
 
-interface HttpMessage {
-  type: 'berth-http';
-  hostPort: number;
-  request: PortRequest;
-}
-
 function isHttpMessage(data: unknown): data is HttpMessage {
   if (typeof data !== 'object' || data === null) return false;
   const m = data as Record<string, unknown>;
@@ -119,14 +107,16 @@ export function answerPortRequests(engine: () => EngineClient | undefined): void
   navigator.serviceWorker.addEventListener('message', (event: MessageEvent) => {
     const reply = event.ports[0];
     if (!reply || !isHttpMessage(event.data)) return;
-    reply.postMessage({ type: 'accepted' });
+    const accepted: BridgeReply = { type: 'accepted' };
+    reply.postMessage(accepted);
     const { hostPort, request } = event.data;
     const client = engine();
     const answer: Promise<BridgeResponse> = client
       ? client.httpRequest(hostPort, request).catch((e: unknown) => ({ ok: false, kind: 'failed', message: e instanceof Error ? e.message : String(e) }))
       : Promise.resolve({ ok: false, kind: 'no-engine', message: 'this page runs no Berth engine' });
     void answer.then((response) => {
-      reply.postMessage({ type: 'response', response }, response.ok ? [response.body.buffer] : []);
+      const message: BridgeReply = { type: 'response', response };
+      reply.postMessage(message, response.ok ? [response.body.buffer] : []);
       reply.close();
     });
   });
@@ -138,7 +128,7 @@ export function answerPortRequests(engine: () => EngineClient | undefined): void
 export function announceEngineHost(): void {
   if (!('serviceWorker' in navigator)) return;
   const announce = () =>
-    void navigator.serviceWorker.ready.then((reg) => reg.active?.postMessage({ type: 'berth-engine-host' }));
+    void navigator.serviceWorker.ready.then((reg) => reg.active?.postMessage({ type: 'berth-engine-host' } satisfies EngineHostMessage));
   announce();
   navigator.serviceWorker.addEventListener('controllerchange', announce);
 }
