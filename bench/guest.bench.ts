@@ -50,7 +50,7 @@ export async function benchGuest(n = 5): Promise<GuestBench> {
     const guestAvailIdleMB = await guestAvailMB(engine);
 
     // exec into a running container: `docker exec c true`.
-    const c = await engine.create('busybox', { cmd: ['sleep', '3600'], volumes: ['benchvol:/vol'] });
+    const c = await engine.create('busybox', { cmd: ['sleep', '3600'], mounts: [{ type: 'volume', source: 'benchvol', target: '/vol', readonly: false }] });
     await engine.start(c.id);
     await new Promise((r) => setTimeout(r, 500));
     const execTrue = async () => {

@@ -5,6 +5,7 @@ import { CrunRuntime } from './crun-runtime.js';
 import { BerthError, conflict, internal, invalidArgument, notFound } from './errors.js';
 import type { ImageRecord, ImageService, PullEvent } from './image-service.js';
 import { LayerTrees } from './layer-trees.js';
+import { resolveMounts } from './mounts.js';
 import { randomHexId, randomName } from './names.js';
 import { buildRuntimeSpec, capabilities, containerArgs, containerEnv, InvalidCommandError, type RunOptions } from './runtime-spec.js';
 import { resolveUser } from './user.js';
@@ -12,7 +13,6 @@ import { VolumeService } from './volumes.js';
 import { hostsText, NETNS_DIR, NetworkService, type PortPublisher } from './networks.js';
 import { exposedBindings, parsePublish, type PortBinding } from './ports.js';
 import { GUEST_NET } from '../vm/guest-network.js';
-import type { ResolvedMount } from './runtime-spec.js';
 import { RuntimeCommandError, type Runtime, type RuntimeRun } from './runtime.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -52,8 +52,6 @@ export class CommandNotRunnableError extends BerthError {
  */
 export class Engine {
   private readonly containers = new Map<string, Container>();
-  /** The volumes (named and anonymous) each container mounts, by container ID. */
-  private readonly mountedVolumes = new Map<string, string[]>();
   /** Removals under way, by container ID. */
   private readonly removals = new Map<string, Promise<void>>();
 
@@ -161,7 +159,7 @@ export class Engine {
     const env = containerEnv(defaults, options, hostname, user);
     this.checkCommand(topFirst, args[0]!, env, options.workdir || defaults.WorkingDir || '/');
 
-    const { mounts, volumes } = this.resolveMounts(options, anonymous);
+    const { mounts, volumes } = resolveMounts(options.mounts ?? [], this.volumes, GUEST_9P_ROOT, anonymous);
     const { mode: networkMode, members } = this.network.memberships(options.network, options.networkAliases);
     const portBindings: PortBinding[] = [
       ...(options.publish ?? []).map(parsePublish),
@@ -220,7 +218,7 @@ export class Engine {
     container.networks = members;
     // Docker discards published ports in host mode (the container's ports are the host's).
     container.portBindings = networkMode === 'netns' ? portBindings : [];
-    this.mountedVolumes.set(id, volumes);
+    this.volumes.use(id, volumes);
     this.containers.set(id, container);
     return container;
   }
@@ -474,16 +472,11 @@ export class Engine {
     }
     this.containers.delete(c.id);
     this.layerTrees.release(c.id);
-    const mounted = this.mountedVolumes.get(c.id) ?? [];
-    this.mountedVolumes.delete(c.id);
+    const mounted = this.volumes.release(c.id);
     if (errors.length) throw internal(`container ${c.shortId} removed, but unmounting failed: ${errors.join('; ')}`);
     if (volumes) {
-      for (const name of mounted) {
-        const v = this.volumes.list().find((x) => x.name === name);
-        if (!v?.anonymous || this.volumeUsers(name).length > 0) continue;
-        await this.volumes.remove(name, []).catch((e: Error) => errors.push(e.message));
-      }
-      if (errors.length) throw internal(`container ${c.shortId} removed, but not all of its anonymous volumes: ${errors.join('; ')}`);
+      const failed = await this.volumes.removeAnonymous(mounted);
+      if (failed.length) throw internal(`container ${c.shortId} removed, but not all of its anonymous volumes: ${failed.join('; ')}`);
     }
   }
 
@@ -499,46 +492,11 @@ export class Engine {
     }
   }
 
-  /**
-   * `-v` and `--tmpfs` as mounts; named and anonymous volumes are created as
-   * needed (the names of anonymous ones it made are added to `anonymous`).
-   * Also returns the names of the volumes mounted.
-   */
-  private resolveMounts(options: RunOptions, anonymous: string[]): { mounts: ResolvedMount[]; volumes: string[] } {
-    const out: ResolvedMount[] = [];
-    const volumes: string[] = [];
-    for (const spec of options.volumes ?? []) {
-      const parts = spec.split(':');
-      let [src, dst, mode] = parts;
-      if (parts.length === 1) [src, dst] = [undefined, parts[0]];
-      if (!dst || !dst.startsWith('/')) throw invalidArgument(`invalid volume specification: '${spec}': the container path must be absolute`);
-      if (mode && !/^(ro|rw)(,.*)?$/.test(mode)) throw invalidArgument(`invalid mode: ${mode}`);
-      const readOnly = !!mode && mode.split(',').includes('ro');
-      if (src === undefined) {
-        const v = this.volumes.create(undefined, {}, true);
-        anonymous.push(v.name);
-        volumes.push(v.name);
-        out.push({ destination: dst, type: 'bind', source: GUEST_9P_ROOT + this.volumes.dataPath(v.name), readOnly });
-      } else if (src.startsWith('/')) {
-        out.push({ destination: dst, type: 'bind', source: src, readOnly }); // a path in the guest
-      } else {
-        const v = this.volumes.create(src);
-        volumes.push(v.name);
-        out.push({ destination: dst, type: 'bind', source: GUEST_9P_ROOT + this.volumes.dataPath(v.name), readOnly });
-      }
-    }
-    for (const spec of options.tmpfs ?? []) {
-      const [dst, opts] = spec.split(/:(.*)/s);
-      if (!dst?.startsWith('/')) throw invalidArgument(`invalid tmpfs specification: '${spec}'`);
-      out.push({ destination: dst, type: 'tmpfs', source: 'tmpfs', readOnly: false, options: opts ? opts.split(',') : [] });
-    }
-    return { mounts: out, volumes };
-  }
-
   /** Names of containers that mount a volume (anonymous ones included: `-v /path` names no volume). */
   volumeUsers(name: string): string[] {
+    const users = this.volumes.usersOf(name);
     return this.list()
-      .filter((c) => this.mountedVolumes.get(c.id)?.includes(name))
+      .filter((c) => users.includes(c.id))
       .map((c) => c.name);
   }
 

@@ -1,4 +1,5 @@
 import type { ContainerDefaults } from '../oci/types.js';
+import type { Mount, ResolvedMount } from './mounts.js';
 
 /**
  * Builds the OCI runtime config (config.json) crun runs: the image's defaults
@@ -26,10 +27,8 @@ export interface RunOptions {
   pidsLimit?: number;
   readOnly?: boolean;
   labels?: Record<string, string>;
-  /** `-v`: named volumes (`name:/path[:ro]`), guest paths (`/guest/path:/path`), anonymous (`/path`). */
-  volumes?: string[];
-  /** `--tmpfs /path[:options]` */
-  tmpfs?: string[];
+  /** Volumes (named and anonymous), guest paths and tmpfs mounts, in the order they are mounted (`-v`, `--mount`, `--tmpfs`; see parseRunMounts). */
+  mounts?: Mount[];
   /** `--cpus`: CPU time as a number of CPUs (cgroup cpu.max). */
   cpus?: number;
   restart?: { name: 'no' | 'always' | 'unless-stopped' | 'on-failure'; maxRetries: number };
@@ -42,15 +41,6 @@ export interface RunOptions {
   publish?: string[];
   /** `-P` */
   publishAll?: boolean;
-}
-
-/** A mount the engine resolved from `-v`/`--tmpfs`. */
-export interface ResolvedMount {
-  destination: string;
-  type: 'bind' | 'tmpfs';
-  source: string;
-  readOnly: boolean;
-  options?: string[];
 }
 
 export interface ResolvedUser {

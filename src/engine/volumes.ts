@@ -15,6 +15,8 @@ export interface Volume {
 
 export class VolumeService {
   private readonly volumes = new Map<string, Volume>();
+  /** The volumes (named and anonymous) each container mounts, by container ID, from its create until its removal. */
+  private readonly mounts = new Map<string, string[]>();
 
   constructor(private readonly fs: GuestFs) {}
 
@@ -52,6 +54,37 @@ export class VolumeService {
     if (inUseBy.length) throw conflict(`remove ${name}: volume is in use - [${inUseBy.join(', ')}]`);
     await this.fs.remove(`${VOLUMES_DIR}/${name}`);
     this.volumes.delete(name);
+  }
+
+  /** Container `id` mounts these volumes until release(id). */
+  use(id: string, names: string[]): void {
+    this.mounts.set(id, names);
+  }
+
+  /** Container `id` is gone: returns the volumes it mounted. */
+  release(id: string): string[] {
+    const names = this.mounts.get(id) ?? [];
+    this.mounts.delete(id);
+    return names;
+  }
+
+  /** IDs of the containers that mount volume `name` (anonymous ones included: `-v /path` names no volume), in the order they were created. */
+  usersOf(name: string): string[] {
+    return [...this.mounts].filter(([, names]) => names.includes(name)).map(([id]) => id);
+  }
+
+  /**
+   * Removes those of `names` that are anonymous and that no container
+   * mounts (`rm -v`, `--rm`: never named volumes). Resolves with the
+   * messages of the removals that failed.
+   */
+  async removeAnonymous(names: string[]): Promise<string[]> {
+    const errors: string[] = [];
+    for (const name of names) {
+      if (!this.volumes.get(name)?.anonymous || this.usersOf(name).length > 0) continue;
+      await this.remove(name, []).catch((e: Error) => errors.push(e.message));
+    }
+    return errors;
   }
 
   inspect(v: Volume): object {

@@ -1,5 +1,6 @@
 import type { Container } from '../container.js';
 import { isBerthError } from '../errors.js';
+import { MountFlagError, parseRunMounts, type Mount } from '../mounts.js';
 import type { NetworkService } from '../networks.js';
 import { formatBinding } from '../ports.js';
 import type { RunOptions } from '../runtime-spec.js';
@@ -16,20 +17,6 @@ export function containerStatus(c: Container, now = Date.now()): string {
   if (c.state === 'exited') return `Exited (${c.exitStatus?.code ?? 0}) ${ago(c.finishedAt, now)}`;
   if (c.state === 'removing') return 'Removal In Progress';
   return 'Created';
-}
-
-/** `--mount type=volume,source=x,target=/y,readonly` as a `-v`/`--tmpfs` spec of the given kind. */
-function mountToVolume(spec: string, kind: 'volume' | 'tmpfs'): string[] {
-  const kv = Object.fromEntries(spec.split(',').map((p) => [p.split('=')[0]!.trim(), p.split('=').slice(1).join('=')]));
-  const type = kv['type'] ?? 'volume';
-  const target = kv['target'] ?? kv['dst'] ?? kv['destination'];
-  if (!target) throw new UsageError(`invalid argument "${spec}" for "--mount" flag: target is required`, 'run');
-  const ro = 'readonly' in kv || 'ro' in kv;
-  if (type === 'tmpfs') return kind === 'tmpfs' ? [target] : [];
-  if (kind === 'tmpfs') return [];
-  if (type !== 'volume' && type !== 'bind') throw new UsageError(`invalid argument "${spec}" for "--mount" flag: unsupported type "${type}"`, 'run');
-  const source = kv['source'] ?? kv['src'];
-  return [`${source ? `${source}:` : ''}${target}${ro ? ':ro' : ''}`];
 }
 
 function parseCpus(v: string): number {
@@ -76,6 +63,13 @@ function createOptions(ctx: CommandContext, cmd: string[], fileEnv: string[] = [
   const memory = f.string('memory');
   const pids = f.string('pids-limit');
   const network = f.string('network') ?? f.string('net');
+  // -v, --mount and --tmpfs as typed mounts, parsed here once: a bad --mount is a usage error (Docker's CLI), a bad -v or --tmpfs spec the daemon's.
+  let mounts: Mount[];
+  try {
+    mounts = parseRunMounts({ volume: f.list('volume'), mount: f.list('mount'), tmpfs: f.list('tmpfs') });
+  } catch (e) {
+    throw e instanceof MountFlagError ? new UsageError(e.message, 'run') : e;
+  }
   return {
     ...(cmd.length ? { cmd } : {}),
     env,
@@ -90,8 +84,7 @@ function createOptions(ctx: CommandContext, cmd: string[], fileEnv: string[] = [
     interactive: f.bool('interactive'),
     readOnly: f.bool('read-only'),
     labels: f.keyValues('label'),
-    volumes: [...f.list('volume'), ...f.list('mount').flatMap((m) => mountToVolume(m, 'volume'))],
-    tmpfs: [...f.list('tmpfs'), ...f.list('mount').flatMap((m) => mountToVolume(m, 'tmpfs'))],
+    mounts,
     ...(f.string('cpus') ? { cpus: parseCpus(f.string('cpus')!) } : {}),
     restart: parseRestart(f.string('restart') ?? 'no'),
     capAdd: f.list('cap-add'),
