@@ -7,7 +7,7 @@ import { RuntimeCommandError, type ExecRequest, type Runtime, type RunRequest, t
 const CRUN = ['/usr/bin/crun', '--root', '/run/crun'];
 const ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
 /** How long a run waits for crun to report the container's process. */
-export const START_WAIT_MS = 10_000;
+const START_WAIT_MS = 10_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

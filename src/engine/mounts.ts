@@ -16,19 +16,19 @@ interface MountBase {
 }
 
 /** A path in the guest, bound in (`-v /guest/path:/path`). */
-export interface BindMount extends MountBase {
+interface BindMount extends MountBase {
   type: 'bind';
   source: string;
 }
 
 /** A named volume (`-v name:/path`), created if need be; without a source, an anonymous one made for the container (`-v /path`). */
-export interface VolumeMount extends MountBase {
+interface VolumeMount extends MountBase {
   type: 'volume';
   source?: string;
 }
 
 /** A tmpfs (`--tmpfs /path[:options]`). */
-export interface TmpfsMount extends MountBase {
+interface TmpfsMount extends MountBase {
   type: 'tmpfs';
   /** Mount options as given (`size=64m`, `mode=1777`). */
   options: string[];

@@ -34,7 +34,7 @@ export interface Runtime {
 }
 
 /** Where a process's output goes. */
-export interface ProcessOutput {
+interface ProcessOutput {
   onStdout?: (data: Uint8Array) => void;
   onStderr?: (data: Uint8Array) => void;
 }
