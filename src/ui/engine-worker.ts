@@ -1,16 +1,16 @@
 /// <reference lib="webworker" />
 // The engine's home in the browser: a Web Worker, so the page never blocks.
 import * as Comlink from 'comlink';
-import { packTar, type TarEntry } from 'modern-tar';
 import wasmUrl from 'v86/build/v86.wasm?url';
 import { containerStatus } from '../engine/docker-cli/containers.js';
 import { runDockerCommand } from '../engine/docker-cli/docker-cli.js';
 import { shortCommand } from '../engine/docker-cli/format.js';
 import { ClientIO } from '../engine/docker-cli/io.js';
-import { guestFiles, serveGuestDockerClients } from '../engine/docker-cli/serve.js';
+import { guestClientFiles, serveGuestDockerClients } from '../engine/docker-cli/serve.js';
 import { Engine } from '../engine/engine.js';
 import { importEmbeddedImages } from '../engine/embedded-images.js';
 import { isBerthError } from '../engine/errors.js';
+import { GuestFiles, normalizeAbsolute } from '../engine/guest-files.js';
 import { httpRequest, HttpProtocolError } from '../engine/http-over-tcp.js';
 import { ImageService, type ImageRecord, type PullEvent } from '../engine/image-service.js';
 import { familiarString, parseReference } from '../oci/reference.js';
@@ -56,34 +56,14 @@ const SHELL_ENV = {
   TERM: 'xterm-256color',
   PS1: 'berth:\\w\\$ ',
 };
-const TOOL_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
 
 function booted(): Engine {
   if (!engine) throw new Error('the engine is not booted');
   return engine;
 }
 
-/** `/a/./b//c/` → `/a/b/c`; refuses relative paths and `..` (nothing may leave the chosen root). */
-function normalizeAbsolute(path: string): string {
-  if (!path.startsWith('/')) throw new Error(`${path}: the path must be absolute`);
-  const parts = path.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.includes('..')) throw new Error(`${path}: ".." is not allowed here`);
-  return `/${parts.join('/')}`;
-}
-
-/** The guest path for a path of a target: as is for the guest, under the merged root for a container. */
-function resolveTarget(target: FileTarget, path: string): { full: string; where: string } {
-  const p = normalizeAbsolute(path);
-  if (target.kind === 'guest') return { full: p, where: p };
-  const c = booted().get(target.id);
-  if (c.state === 'removing') throw new Error(`container ${c.name} is being removed`);
-  return { full: p === '/' ? c.paths.guestRootfs : c.paths.guestRootfs + p, where: `${c.name}:${p}` };
-}
-
-/** Runs a helper program in the guest with optional stdin; collects its output; throws with its stderr on failure. */
-function guestTool(argv: string[], stdin?: Uint8Array): Promise<Uint8Array> {
-  return booted().vm.agent.runChecked(argv, { env: TOOL_ENV, ...(stdin ? { stdin } : {}) });
-}
+/** The guest's files and containers' (the files panel, drag and drop, the embed API). */
+const guestFiles = () => new GuestFiles(booted());
 
 function imageSummary(r: ImageRecord): ImageSummary {
   const familiar = (s: string) => {
@@ -350,49 +330,20 @@ const api: PlaygroundApi = {
   },
 
   async putFiles(target: FileTarget, dest: string, entries: UploadEntry[]) {
-    const { full, where } = resolveTarget(target, dest);
-    const tar: TarEntry[] = [];
-    let files = 0;
-    let dirs = 0;
-    for (const e of entries) {
-      const parts = e.path.split('/').filter((p) => p !== '' && p !== '.');
-      if (parts.length === 0 || parts.includes('..')) throw new Error(`${e.path}: not a usable file name`);
-      const name = parts.join('/');
-      if (e.file) {
-        tar.push({ header: { name, size: e.file.size, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: new Date() }, body: e.file });
-        files++;
-      } else {
-        tar.push({ header: { name: `${name}/`, size: 0, type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: new Date() } });
-        dirs++;
-      }
-    }
-    await guestTool(['/bin/sh', '-c', 'mkdir -p -- "$1" && tar -xf - -C "$1"', 'sh', full], await packTar(tar));
-    return { files, dirs, dest: where };
+    return guestFiles().put(target, dest, entries);
   },
 
   async readPath(target: FileTarget, path: string): Promise<DownloadedPath> {
-    const { full, where } = resolveTarget(target, path);
-    if (target.kind === 'guest' && full === '/') throw new Error('choose a folder below / (the whole guest includes /proc and the engine’s own tree)');
-    const kind = new TextDecoder()
-      .decode(await guestTool(['/bin/sh', '-c', 'if [ -d "$1" ]; then echo dir; elif [ -e "$1" ]; then echo file; else echo none; fi', 'sh', full]))
-      .trim();
-    if (kind === 'none') throw new Error(`${where}: no such file or directory`);
-    const baseName = normalizeAbsolute(path).split('/').pop() || 'rootfs';
-    const data =
-      kind === 'dir'
-        ? await guestTool(['/bin/sh', '-c', 'cd "$1" && tar -cf - .', 'sh', full])
-        : await guestTool(['/bin/cat', '--', full]);
-    const result: DownloadedPath = kind === 'dir' ? { name: `${baseName}.tar`, kind: 'tar', data } : { name: baseName, kind: 'file', data };
-    return Comlink.transfer(result, [data.buffer as ArrayBuffer]);
+    const result = await guestFiles().readPath(target, path);
+    return Comlink.transfer(result, [result.data.buffer as ArrayBuffer]);
   },
 
   async writeFile(path: string, data: Uint8Array) {
-    const p = normalizeAbsolute(path);
-    await guestTool(['/bin/sh', '-c', 'mkdir -p -- "$(dirname -- "$1")" && cat > "$1"', 'sh', p], data);
+    await guestFiles().write(normalizeAbsolute(path), data, { parents: true });
   },
 
   async readFile(path: string) {
-    const data = await guestTool(['/bin/cat', '--', normalizeAbsolute(path)]);
+    const data = await guestFiles().read(normalizeAbsolute(path));
     return Comlink.transfer(data, [data.buffer as ArrayBuffer]);
   },
 
@@ -424,7 +375,7 @@ const api: PlaygroundApi = {
       false,
     );
     io.pushStdinEnd();
-    const code = await runDockerCommand(e, argv, io, guestFiles(e));
+    const code = await runDockerCommand(e, argv, io, guestClientFiles(e));
     const text = (parts: Uint8Array[]) => new TextDecoder().decode(concat(parts));
     return { code, stdout: text(out), stderr: text(err) };
   },

@@ -1,21 +1,12 @@
-import { readAllStdin } from './io.js';
-import type { Container } from '../container.js';
-import { conflict } from '../errors.js';
+import { dirAndBase, GuestFiles } from '../guest-files.js';
 import type { CommandContext } from './context.js';
+import { readAllStdin } from './io.js';
 
 /**
  * Commands on a container's files: `cp`, `diff`, `export`. They work on the
- * container's root as the guest sees it (the overlay at its rootfs path);
- * volumes and tmpfs mounted inside the container are not part of it.
+ * container's root as the guest sees it (see GuestFiles); volumes and tmpfs
+ * mounted inside the container are not part of it.
  */
-
-const guestOutput = (ctx: CommandContext, argv: string[], stdin?: Uint8Array): Promise<Uint8Array> =>
-  ctx.engine.vm.agent.runChecked(argv, stdin ? { stdin } : {});
-
-function rootOf(c: Container): string {
-  if (c.state === 'removing') throw conflict(`container ${c.shortId} is being removed`);
-  return c.paths.guestRootfs;
-}
 
 /** Splits `CONTAINER:PATH`; a path with no container part is the client's. */
 function splitCp(arg: string): { container?: string; path: string } {
@@ -24,12 +15,6 @@ function splitCp(arg: string): { container?: string; path: string } {
   return { path: arg };
 }
 
-const dirAndBase = (p: string) => {
-  const clean = p.replace(/\/+$/, '') || '/';
-  const i = clean.lastIndexOf('/');
-  return { dir: i <= 0 ? (clean.startsWith('/') ? '/' : '.') : clean.slice(0, i), base: clean.slice(i + 1) || '.' };
-};
-
 export async function cp(ctx: CommandContext): Promise<number> {
   const [srcArg, dstArg] = ctx.args;
   const src = splitCp(srcArg!);
@@ -37,11 +22,12 @@ export async function cp(ctx: CommandContext): Promise<number> {
   if (!!src.container === !!dst.container) {
     throw ctx.usage('copying between containers or between two local paths is not supported; one side must be CONTAINER:PATH');
   }
+  const guest = new GuestFiles(ctx.engine);
   if (src.container) {
     const c = ctx.engine.get(src.container);
-    const root = rootOf(c);
+    const root = guest.containerRoot(c);
     const { dir, base } = dirAndBase(src.path.startsWith('/') ? src.path : `/${src.path}`);
-    const tar = await guestOutput(ctx, ['/bin/tar', '-C', `${root}${dir}`, '-cf', '-', base]).catch((e: Error) => {
+    const tar = await guest.pack(`${root}${dir}`, base).catch((e: Error) => {
       throw new Error(`Could not find the file ${src.path} in container ${src.container}: ${e.message}`);
     });
     if (dst.path === '-') ctx.io.stdout(tar);
@@ -50,16 +36,11 @@ export async function cp(ctx: CommandContext): Promise<number> {
     return 0;
   }
   const c = ctx.engine.get(dst.container!);
-  const root = rootOf(c);
+  const root = guest.containerRoot(c);
   const { base } = dirAndBase(src.path);
   const tar = src.path === '-' ? await readAllStdin(ctx.io) : await ctx.files.packTar(src.path);
-  const target = dst.path.startsWith('/') ? dst.path : `/${dst.path}`;
   // Into an existing directory: keep the name; otherwise the copy takes the target's name.
-  const script = `set -e; t="$1$2"; b="$3"
-if [ -d "$t" ]; then tar -xf - -C "$t"
-else d=$(dirname "$t"); [ -d "$d" ] || { echo "no such directory: $(dirname "$2")" >&2; exit 1; }
-  tmp="$d/.berth-cp.$$"; mkdir "$tmp"; tar -xf - -C "$tmp"; mv "$tmp/$b" "$t"; rmdir "$tmp"; fi`;
-  await guestOutput(ctx, ['/bin/sh', '-c', script, 'sh', root, target, base], tar);
+  await guest.place(dst.path.startsWith('/') ? dst.path : `/${dst.path}`, tar, base, { root });
   ctx.io.stderr(`Successfully copied ${tar.length} bytes to ${c.shortId}:${dst.path}\n`);
   return 0;
 }
@@ -67,12 +48,12 @@ else d=$(dirname "$t"); [ -d "$d" ] || { echo "no such directory: $(dirname "$2"
 /** `diff`: what the container changed, from its overlay's upper directory. */
 export async function diff(ctx: CommandContext): Promise<number> {
   const c = ctx.engine.get(ctx.args[0]!);
-  rootOf(c);
+  new GuestFiles(ctx.engine).containerRoot(c);
   const upper = `${c.paths.guestDir}/upper`;
   // One line per entry: its kind (w = whiteout char 0:0, d = dir, f = other) and path.
   const script = `cd "$1" && find . -mindepth 1 | while read -r p; do
 if [ -c "$p" ] && [ "$(stat -c %t:%T "$p")" = "0:0" ]; then echo "w \${p#.}"; elif [ -d "$p" ]; then echo "d \${p#.}"; else echo "f \${p#.}"; fi; done`;
-  const out = new TextDecoder().decode(await guestOutput(ctx, ['/bin/sh', '-c', script, 'sh', upper]));
+  const out = new TextDecoder().decode(await ctx.engine.vm.agent.runChecked(['/bin/sh', '-c', script, 'sh', upper]));
   const layers = [...c.layers].reverse();
   const inLower = (p: string) => layers.some((l) => ctx.engine.vm.fs.exists(l + p));
   const lines: string[] = [];
@@ -91,7 +72,8 @@ export async function exportContainer(ctx: CommandContext): Promise<number> {
   const c = ctx.engine.get(ctx.args[0]!);
   const out = ctx.flags.string('output');
   if (!out && ctx.io.stdoutIsTerminal) throw ctx.usage('cowardly refusing to save to a terminal. Use the -o flag or redirect');
-  const tar = await guestOutput(ctx, ['/bin/tar', '-C', rootOf(c), '-cf', '-', '.']);
+  const guest = new GuestFiles(ctx.engine);
+  const tar = await guest.pack(guest.containerRoot(c), '.');
   if (out) await ctx.files.write(out, tar);
   else ctx.io.stdout(tar);
   return 0;
