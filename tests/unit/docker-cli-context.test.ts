@@ -178,3 +178,40 @@ describe('runDockerCommand', () => {
     expect(c.out.stdout).toBe('VOLUME NAME   DRIVER\na             local\nbb            local\n');
   });
 });
+
+describe('network commands', () => {
+  const nets = [
+    { id: 'a'.repeat(64), name: 'bridge', driver: 'bridge', subnet: '172.17.0.0/16', gateway: '172.17.0.1', bridge: 'docker0', created: new Date('2026-01-01T00:00:00Z'), labels: {}, builtin: true },
+    { id: 'b'.repeat(64), name: 'backend', driver: 'bridge', subnet: '172.18.0.0/16', gateway: '172.18.0.1', bridge: 'br-b', created: new Date('2026-01-02T00:00:00Z'), labels: { team: 'x' }, builtin: false },
+  ];
+  const engine = {
+    network: {
+      list: () => nets,
+      get: (n: string) => {
+        const found = nets.find((x) => x.name === n || x.id.startsWith(n));
+        if (!found) throw notFound(`network ${n} not found`);
+        return found;
+      },
+      users: () => [],
+      endpointsOf: () => [],
+    },
+  } as unknown as Engine;
+
+  it('inspects by --format, and as JSON without', async () => {
+    let c = capture();
+    expect(await runDockerCommand(engine, ['network', 'inspect', '--format', '{{.Name}} {{.IPAM.Config}} {{.Labels.team}}', 'backend', 'nope'], c.io)).toBe(1);
+    expect(c.out.stdout).toBe('backend [{"Subnet":"172.18.0.0/16","Gateway":"172.18.0.1"}] x\n');
+    expect(c.out.stderr).toBe('Error response from daemon: network nope not found\n');
+    c = capture();
+    expect(await runDockerCommand(engine, ['network', 'inspect', 'bridge'], c.io)).toBe(0);
+    expect(JSON.parse(c.out.stdout)[0]).toMatchObject({ Name: 'bridge', Driver: 'bridge', Options: { 'com.docker.network.bridge.name': 'docker0' } });
+  });
+  it('lists by a table template, filters and refuses an unknown filter', async () => {
+    let c = capture();
+    await runDockerCommand(engine, ['network', 'ls', '--filter', 'type=custom', '--format', 'table {{.ID}}\\t{{.Name}}'], c.io);
+    expect(c.out.stdout).toBe(`NETWORK ID     NAME\n${'b'.repeat(12)}   backend\n`);
+    c = capture();
+    expect(await runDockerCommand(engine, ['network', 'ls', '-f', 'color=red'], c.io)).toBe(125);
+    expect(c.out.stderr).toBe("docker: invalid filter 'color'\n\nSee 'docker network ls --help'.\n");
+  });
+});

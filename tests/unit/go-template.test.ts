@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { executeTemplate, formatObjects, formatRows, parseTemplate } from '../../src/engine/docker-cli/go-template.js';
+import { executeTemplate, formatObjects, formatRows, inspectOutput, parseTemplate } from '../../src/engine/docker-cli/go-template.js';
 
 const rows = [
   { ID: 'abc', Names: 'web', RunningFor: '2 minutes ago', CreatedAt: '2026-01-01', Size: 42 },
@@ -79,5 +79,14 @@ describe('formatObjects (inspect, network inspect)', () => {
   });
   it('prints unknown actions as they stand', () => {
     expect(formatObjects('{{.}} {{index .Args 0}}', objs.slice(0, 1))).toBe('{{.}} {{index .Args 0}}\n');
+  });
+});
+
+describe('inspectOutput', () => {
+  it('prints indented JSON without --format, the template with it', () => {
+    expect(inspectOutput([{ A: 1 }], undefined)).toBe('[\n    {\n        "A": 1\n    }\n]\n');
+    expect(inspectOutput([], undefined)).toBe('[]\n');
+    expect(inspectOutput([{ A: 1 }, { A: 2 }], '{{.A}}')).toBe('1\n2\n');
+    expect(inspectOutput([{ A: 1 }], '')).toBe('[\n    {\n        "A": 1\n    }\n]\n');
   });
 });

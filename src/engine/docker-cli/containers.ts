@@ -6,7 +6,7 @@ import { formatBinding } from '../ports.js';
 import type { RunOptions } from '../runtime-spec.js';
 import { parseBytes } from '../units.js';
 import { ago, humanDuration, parseSignal, shortCommand, table } from './format.js';
-import { formatObjects, formatRows } from './go-template.js';
+import { formatRows, inspectOutput } from './go-template.js';
 import type { CommandContext } from './context.js';
 import { UsageError } from './parse.js';
 import { pullWithProgress } from './images.js';
@@ -461,9 +461,7 @@ export async function inspect(ctx: CommandContext): Promise<number> {
       }
     }
   }
-  const format = ctx.flags.string('format');
-  if (format) ctx.io.stdout(formatObjects(format, out));
-  else ctx.io.stdout(`${JSON.stringify(out, null, 4)}\n`);
+  ctx.io.stdout(inspectOutput(out, ctx.flags.string('format')));
   return code;
 }
 

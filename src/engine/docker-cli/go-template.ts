@@ -71,3 +71,8 @@ export function formatObjects(template: string, objects: unknown[]): string {
   const parts = parseTemplate(template);
   return objects.map((o) => `${executeTemplate(parts, o, '<no value>')}\n`).join('');
 }
+
+/** What an inspect command prints: by `--format` when given, else the objects as an indented JSON array. */
+export function inspectOutput(objects: unknown[], format: string | undefined): string {
+  return format ? formatObjects(format, objects) : `${JSON.stringify(objects, null, 4)}\n`;
+}

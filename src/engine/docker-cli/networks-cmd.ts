@@ -2,7 +2,7 @@ import type { Network, NetworkService } from '../networks.js';
 import { formatBinding } from '../ports.js';
 import type { CommandContext } from './context.js';
 import { table } from './format.js';
-import { formatObjects, formatRows } from './go-template.js';
+import { formatRows, inspectOutput } from './go-template.js';
 
 const driverName = (n: Network) => (n.driver === 'null' ? 'null' : n.driver);
 
@@ -64,9 +64,7 @@ function inspectNetwork(network: NetworkService, n: Network): object {
 export async function networkInspect(ctx: CommandContext): Promise<number> {
   const out: object[] = [];
   const code = await ctx.eachArg((name) => void out.push(inspectNetwork(ctx.engine.network, ctx.engine.network.get(name))));
-  const format = ctx.flags.string('format');
-  if (format) ctx.io.stdout(formatObjects(format, out));
-  else ctx.io.stdout(`${JSON.stringify(out, null, 4)}\n`);
+  ctx.io.stdout(inspectOutput(out, ctx.flags.string('format')));
   return code;
 }
 
