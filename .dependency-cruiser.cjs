@@ -68,7 +68,7 @@ module.exports = {
     includeOnly: '^(src|tests|bench|sw|bin)/',
     // `import type` counts: a type-only import of a layer above is still the wrong direction.
     tsPreCompilationDeps: true,
-    tsConfig: { fileName: 'tsconfig.base.json' },
+    tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: {
       extensions: ['.ts', '.js', '.mjs', '.json', '.d.ts'],
       conditionNames: ['import', 'module', 'default', 'types'],
