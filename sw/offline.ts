@@ -33,7 +33,7 @@ function withoutVary(res: Response): Response {
   return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
 }
 
-/** Only this origin's whole, successful answers are stored, without Vary. */
+/** Only this origin's successful answers are stored, and without Vary. */
 const storable: Plugin = {
   cacheWillUpdate: async ({ response }) => (response.ok && response.type === 'basic' ? withoutVary(response) : null),
 };
