@@ -54,7 +54,7 @@ export default defineConfig({
   // compressor finds its wasm next to its module (new URL(..., import.meta.url)), which
   // pre-bundling would move. Workbox is the service worker's (sw/): bundled at start, since
   // one found later, when the worker first loads, would have the dev server reload the page.
-  optimizeDeps: { exclude: ['v86', '@bokuweb/zstd-wasm'], include: ['workbox-precaching', 'workbox-strategies'] },
+  optimizeDeps: { exclude: ['v86', '@bokuweb/zstd-wasm'], include: ['workbox-precaching', 'workbox-routing', 'workbox-strategies'] },
   plugins: [
     buildSettings,
     // The service worker (sw/sw.ts): built into sw.js with the precache list written in

@@ -4,7 +4,8 @@
  * assets/, the icon) and the guest (guest/manifest.json and each artifact it
  * lists, by hash: `guest/x?v=<sha256>`); on install Workbox's precaching
  * stores them, and on activate drops whatever an older build stored that this
- * one does not list (a rebuilt guest's old artifacts among them). Then:
+ * one does not list (a rebuilt guest's old artifacts among them). Then
+ * (Workbox's strategies, chosen by its Router):
  *   - assets/* (content-hashed names) and guest artifacts asked for by hash
  *     are served from the cache first, by the browser itself where it has
  *     static routes (addStaticRoutes);
@@ -14,6 +15,7 @@
  * Other origins (registries, mirrors) are not touched.
  */
 import { PrecacheController, type PrecacheEntry } from 'workbox-precaching';
+import { Route, Router } from 'workbox-routing';
 import { CacheFirst, NetworkFirst, type StrategyOptions } from 'workbox-strategies';
 
 declare const self: ServiceWorkerGlobalScope;
@@ -122,13 +124,16 @@ const networkFirst = new NetworkFirst({
   ],
 });
 
+/** GETs of this origin under the scope, whole (a Range request is left to the browser). */
+const ours = ({ url, request }: { url: URL; request: Request }) => inScope(url) && !request.headers.has('Range');
+/** Content-addressed: hashed asset names, guest artifacts asked for by hash (`?v=<sha256>`). */
+const immutable = (url: URL) => url.pathname.startsWith(`${SCOPE.pathname}assets/`) || (url.pathname.startsWith(`${SCOPE.pathname}guest/`) && url.searchParams.has('v'));
+
+const router = new Router();
+router.registerRoute(new Route((o) => ours(o) && immutable(o.url), cacheFirst));
+router.registerRoute(new Route(ours, networkFirst));
+
 /** The answer for a request of this origin (the page, its files, the guest), or undefined to leave it to the browser. */
 export function offlineResponse(event: FetchEvent): Promise<Response> | undefined {
-  const request = event.request;
-  if (request.method !== 'GET' || request.headers.has('Range')) return undefined;
-  const url = new URL(request.url);
-  if (!inScope(url)) return undefined;
-  // Content-addressed: hashed asset names, guest artifacts asked for by hash (`?v=<sha256>`).
-  const immutable = url.pathname.startsWith(`${SCOPE.pathname}assets/`) || (url.pathname.startsWith(`${SCOPE.pathname}guest/`) && url.searchParams.has('v'));
-  return (immutable ? cacheFirst : networkFirst).handle({ event, request });
+  return router.handleRequest({ request: event.request, event });
 }
