@@ -23,6 +23,8 @@ export interface CliRow {
 export interface CliBench {
   /** Which client ran: the build in dist-cli/ or the sources through tsx. */
   client: string;
+  /** `node -e 0` in the same environment: the floor under every row (NODE_EXTRA_CA_CERTS, for one, is read at every Node start). */
+  nodeFloorMs: Summary;
   /** The Docker that was timed beside, or why none was. */
   docker: string;
   rows: CliRow[];
@@ -88,6 +90,7 @@ export async function benchCli(n = 10, repo = process.env['BENCH_CLI_REPO'] ?? f
   const docker = dockerState();
   const rows: CliRow[] = [];
   const clientBefore = clientState(repo);
+  const nodeFloorMs = timeRuns(n, 2, process.execPath, ['-e', '0'], opts);
   try {
     const start = berth(['daemon', 'start']);
     if (start.status !== 0) throw new Error(`berth daemon start: ${start.stderr}`);
@@ -124,12 +127,16 @@ export async function benchCli(n = 10, repo = process.env['BENCH_CLI_REPO'] ?? f
   }
   const clientAfter = clientState(repo);
   const client = clientAfter === clientBefore ? clientBefore : `${clientBefore}, then ${clientAfter} (a source changed during the run)`;
-  return { client, docker: docker.note, rows };
+  return { client, nodeFloorMs, docker: docker.note, rows };
 }
 
 /** Rows in bench/run.ts's form: name, value, target. */
 export function cliRows(b: CliBench): Array<[string, string, string]> {
-  const out: Array<[string, string, string]> = [[`berth client: ${b.client}`, '', '']];
+  const ca = process.env['NODE_EXTRA_CA_CERTS'] ? ' (NODE_EXTRA_CA_CERTS is set: read at each start)' : '';
+  const out: Array<[string, string, string]> = [
+    [`berth client: ${b.client}`, '', ''],
+    [`node -e 0, Node's own start${ca}`, fmtMs(b.nodeFloorMs), 'the floor under each row'],
+  ];
   for (const r of b.rows) {
     out.push([`${r.command} (whole process, warm daemon)`, fmtMs(r.berthMs), r.targetMs !== undefined ? `target ≤ ${r.targetMs} ms` : '']);
     const dockerCmd = r.command.replace(/^(npx )?berth/, 'docker');
