@@ -25,6 +25,8 @@ function hostAgent() {
         p.stdout.on('data', (d: Buffer) => out.push(d));
         p.stderr.on('data', (d: Buffer) => (err += d.toString()));
         p.on('error', reject);
+        // A script that exits without reading its stdin (mkdir -p, a failed test) closes the pipe first.
+        p.stdin.on('error', () => {});
         p.on('close', (code) => (code === 0 ? resolve(new Uint8Array(Buffer.concat(out))) : reject(new Error(err.trim() || `exit ${code}`))));
         p.stdin.end(opts.stdin ? Buffer.from(opts.stdin) : undefined);
       });
