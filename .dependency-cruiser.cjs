@@ -4,6 +4,7 @@
  *
  *   bin → src/cli → src/node → src/engine → src/vm, src/oci, src/store
  *   src/ui → src/engine (the page and its worker)
+ *   src/sw → src/ui/port-protocol.ts (the service worker)
  *
  * The compiler enforces the same from its side (each layer's tsconfig
  * references only the layers below it); this check also covers imports the
@@ -49,6 +50,13 @@ module.exports = {
       to: { path: '^src/(node|cli)/' },
     },
     {
+      name: 'sw-only-to-port-protocol',
+      comment: 'The service worker (src/sw) runs apart from the page and the engine: of the rest of src it may import only the port protocol it shares with them.',
+      severity: 'error',
+      from: { path: '^src/sw/' },
+      to: { path: '^src/', pathNot: ['^src/sw/', '^src/ui/port-protocol\\.ts$'] },
+    },
+    {
       name: 'src-not-to-tests-bench',
       comment: 'What ships (src/) may not import tests or benchmarks (a shared test suite belongs under tests/).',
       severity: 'error',
@@ -65,7 +73,7 @@ module.exports = {
   ],
   options: {
     // The layers' own sources, and the service worker (it shares src/ui/port-protocol.ts).
-    includeOnly: '^(src|tests|bench|sw|bin)/',
+    includeOnly: '^(src|tests|bench|bin)/',
     // `import type` counts: a type-only import of a layer above is still the wrong direction.
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },

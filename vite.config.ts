@@ -52,17 +52,17 @@ export default defineConfig({
   build: { target: 'es2022' },
   // v86 is a prebuilt ESM bundle; pre-bundling it only slows the dev server. The zstd
   // compressor finds its wasm next to its module (new URL(..., import.meta.url)), which
-  // pre-bundling would move. Workbox is the service worker's (sw/): bundled at start, since
+  // pre-bundling would move. Workbox is the service worker's (src/sw/): bundled at start, since
   // one found later, when the worker first loads, would have the dev server reload the page.
   optimizeDeps: { exclude: ['v86', '@bokuweb/zstd-wasm'], include: ['workbox-precaching', 'workbox-routing', 'workbox-strategies'] },
   plugins: [
     buildSettings,
-    // The service worker (sw/sw.ts): built into sw.js with the precache list written in
+    // The service worker (src/sw/sw.ts): built into sw.js with the precache list written in
     // (Workbox's injectManifest); on the dev server served from its source as a module
     // worker, without the list (offline.ts is left out there).
     VitePWA({
       strategies: 'injectManifest',
-      srcDir: 'sw',
+      srcDir: 'src/sw',
       filename: 'sw.ts',
       // src/ui/port-bridge.ts registers it; no web app manifest.
       injectRegister: false,

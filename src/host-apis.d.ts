@@ -5,8 +5,8 @@
  * (WebAssembly is in src/host-wasm.d.ts).
  *
  * Those layers compile with the ES libraries alone (no DOM, no WebWorker, no
- * Node types: tsconfig.vm.json, tsconfig.oci.json, tsconfig.store.json,
- * tsconfig.engine.json), so any other global (`self`, `document`, `caches`,
+ * Node types: tsconfig/vm.json, tsconfig/oci.json, tsconfig/store.json,
+ * tsconfig/engine.json), so any other global (`self`, `document`, `caches`,
  * `indexedDB`, `process`, `Buffer`, a member not listed here) is a compile
  * error there. To use another host API, add it here with the reason, once it
  * is known to exist in all three hosts; what only one host has belongs to

@@ -5,7 +5,7 @@
  * Every host has it, but TypeScript declares it only in its DOM and WebWorker
  * libraries, and @types/node 20 not at all: so it is a file of its own, which
  * the engine layers include with src/host-apis.d.ts and the Node layers
- * (tsconfig.node.json, tsconfig.cli.json) include alone, for the engine's
+ * (tsconfig/node.json, tsconfig/cli.json) include alone, for the engine's
  * declarations that name it. See src/host-apis.d.ts for the rules.
  */
 

@@ -2,7 +2,7 @@
  * The page's part in reaching containers' published ports from the browser,
  * and the service worker's registration.
  *
- * The service worker (sw/) answers requests for
+ * The service worker (src/sw/) answers requests for
  * `<base>/__berth/port/<hostPort>/…` (and absolute paths asked for by pages
  * served from there). It cannot reach the engine itself: it asks a window
  * that hosts one, and that window forwards to its engine worker, which opens
@@ -31,7 +31,7 @@ export function pathOfPortUrl(href: string, hostPort: number): string | undefine
 }
 
 /**
- * Registers the service worker (sw/sw.ts, built by vite-plugin-pwa). The
+ * Registers the service worker (src/sw/sw.ts, built by vite-plugin-pwa). The
  * built page gets offline caching and the port routing; Vite's dev server
  * gets only the port routing, so development never serves stale files: there
  * the plugin serves the source as a module worker at `dev-sw.js?dev-sw`.

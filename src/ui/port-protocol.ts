@@ -1,8 +1,8 @@
 /**
  * Published ports in the browser: the messages between the service worker
- * (sw/), the page (port-bridge.ts) and its engine worker (engine-worker.ts).
+ * (src/sw/), the page (port-bridge.ts) and its engine worker (engine-worker.ts).
  * Types and plain values only, with no imports: the service worker is
- * type-checked against the WebWorker library (tsconfig.sw.json), the page
+ * type-checked against the WebWorker library (tsconfig/sw.json), the page
  * against the DOM.
  *
  * The service worker answers requests for `<base>__berth/port/<hostPort>/…`

@@ -1,6 +1,6 @@
 /**
  * What src/vm uses of the `v86` package: the emulator's constructor and the
- * options guest-vm.ts passes. tsconfig.vm.json maps `v86` here (`paths`), so
+ * options guest-vm.ts passes. tsconfig/vm.json maps `v86` here (`paths`), so
  * the engine layers never load the package's own typings (v86.d.ts), which
  * name DOM types (HTMLElement, HTMLTextAreaElement: screen and xterm.js
  * containers) that these layers may not see. At run time `v86` is the

@@ -19,7 +19,7 @@ import {
   type EngineHostMessage,
   type HttpMessage,
   type PortRequest,
-} from '../src/ui/port-protocol.js';
+} from '../ui/port-protocol.js';
 
 declare const self: ServiceWorkerGlobalScope;
 
