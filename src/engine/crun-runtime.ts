@@ -39,14 +39,7 @@ export class CrunRuntime implements Runtime {
     const socket = req.tty ? `/run/berth/${id.slice(0, 16)}.sock` : undefined;
     if (socket) argv.push('--console-socket', socket);
     argv.push(id);
-    const process = await this.agent.exec({
-      argv,
-      env: ENV,
-      stdin: req.stdin,
-      ...(socket ? { consoleSocket: socket } : {}),
-      ...(req.onStdout ? { onStdout: req.onStdout } : {}),
-      ...(req.onStderr ? { onStderr: req.onStderr } : {}),
-    });
+    const process = await this.spawn(argv, req, socket);
     let exited = false;
     process.exit.then(
       () => (exited = true),
@@ -67,6 +60,11 @@ export class CrunRuntime implements Runtime {
     if (req.cwd) argv.push('--cwd', req.cwd);
     if (req.user) argv.push('--user', `${req.user.uid}:${req.user.gid}`);
     argv.push(id, ...req.args);
+    return this.spawn(argv, req, socket);
+  }
+
+  /** crun through the agent, with the caller's stdio and, for a tty, the console socket crun hands the pty to. */
+  private spawn(argv: string[], req: RunRequest | ExecRequest, socket: string | undefined): Promise<GuestProcess> {
     return this.agent.exec({
       argv,
       env: ENV,
