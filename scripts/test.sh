@@ -14,7 +14,7 @@ status=0
 started="$(node -p 'Date.now()')"
 rm -f test-results/vitest.json test-results/vitest.extras.json test-results/typecheck.txt test-results/deps.txt test-results/unused.txt test-results/packages.txt test-results/agent.txt test-results/agent-make.txt
 
-echo "== typecheck (each layer with only the libraries and types it may use: tsconfig.*.json) ==" >&2
+echo "== typecheck (each layer with only the libraries and types it may use: tsconfig/*.json) ==" >&2
 if npm run -s typecheck; then echo "1 passed, 0 failed" > test-results/typecheck.txt
 else echo "0 passed, 1 failed" > test-results/typecheck.txt; status=1; fi
 
