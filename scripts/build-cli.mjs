@@ -148,32 +148,6 @@ const packageJson = {
   },
 };
 
-/**
- * The client loads node:child_process and node:crypto only when it calls them:
- * to start a daemon (spawn) or to check a lock's process on a system without
- * /proc (execFileSync), never on the way of a command to a running daemon;
- * importing them costs about 7 ms of a command's 60. Each function they export
- * is a stand-in that loads the module on its first call (a class or a value
- * imported from them has no stand-in: the build fails, naming it).
- */
-const LAZY_BUILTINS = /^(node:)?(child_process|crypto)$/;
-const lazyBuiltins = {
-  name: 'lazy-builtins',
-  setup(b) {
-    b.onResolve({ filter: LAZY_BUILTINS }, (args) => ({ path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' }));
-    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => {
-      const mod = createRequire(import.meta.url)(`node:${args.path}`);
-      const fns = Object.keys(mod).filter((k) => /^[a-z]\w*$/.test(k) && typeof mod[k] === 'function');
-      const contents = [
-        `import { createRequire } from 'node:module';`,
-        `let m; const load = () => (m ??= createRequire(import.meta.url)('node:${args.path}'));`,
-        ...fns.map((k) => `export const ${k} = (...a) => load().${k}(...a);`),
-      ].join('\n');
-      return { contents, loader: 'js' };
-    });
-  },
-};
-
 const common = {
   absWorkingDir: root,
   bundle: true,
@@ -195,7 +169,7 @@ async function buildCli() {
   const before = snapshotSources();
   // The client: main.js, one file, what talks to the daemon and nothing else.
   const lazy = new Map();
-  const client = await build({ ...common, entryPoints: { main: 'src/cli/main.ts' }, plugins: [sourceUrls, packageJson, lazyBuiltins, clientPlugin(lazy)] });
+  const client = await build({ ...common, entryPoints: { main: 'src/cli/main.ts' }, plugins: [sourceUrls, packageJson, clientPlugin(lazy)] });
   const ignored = client.warnings.filter((w) => w.id === 'ignored-bare-import');
   if (ignored.length) throw new Error(`a source is imported for its side effects alone, which this build leaves out (see clientPlugin in ${posix(relative(root, fileURLToPath(import.meta.url)))}): ${ignored.map((w) => `${w.location?.file}:${w.location?.line}`).join(', ')}`);
   // What it loads when needed: help (Docker's command table) and the daemon (the engine), sharing chunks.
