@@ -15,7 +15,7 @@
 // when all of them are unchanged, otherwise the sources through tsx: a stale
 // build never runs. Packages stay in node_modules (external), read at run time.
 //
-// esbuild comes with tsx (a dependency) and vite.
+// esbuild: a devDependency of its own (the same version tsx and vite use).
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
