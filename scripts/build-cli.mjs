@@ -195,7 +195,8 @@ async function buildCli() {
     }
   }
 
-  const read = [...Object.keys(client.metafile.inputs), ...Object.keys(rest.metafile.inputs)].map(posix);
+  // Files only: a module a plugin makes up (namespace:path) has no file to compare.
+  const read = [...Object.keys(client.metafile.inputs), ...Object.keys(rest.metafile.inputs)].filter((p) => !/^[a-z][\w-]*:/.test(p)).map(posix);
   const inputs = [...new Set([...read, ...EXTRA_INPUTS])].sort();
   // A source not seen before the build was created during it: recorded as missing, so the build reads as stale.
   // Other inputs (a package's JSON) are taken as they are now.
@@ -205,6 +206,13 @@ async function buildCli() {
   const tmpStamp = `${STAMP}.${process.pid}`;
   writeFileSync(tmpStamp, JSON.stringify(stamp) + '\n');
   renameSync(tmpStamp, STAMP);
+  // A build that reads as stale at once would never run (bin/berth.js would run the sources every time): say which input.
+  const unmatched = stamp.inputs.find(([p, mtimeMs, size]) => {
+    const now = fileState(p);
+    return !now || now[0] !== mtimeMs || now[1] !== size;
+  });
+  if (unmatched && !fileState(unmatched[0])) throw new Error(`the build names ${unmatched[0]} among its inputs, which is no file: it would read as stale, and never run`);
+  if (unmatched) console.error(`berth: ${unmatched[0]} changed during the build: the build is stale already and will not be run (build again)`);
 
   const keep = new Set([dir, ...(previous?.dir && previous.dir !== dir ? [previous.dir] : []).slice(0, KEEP_PREVIOUS)]);
   for (const e of readdirSync(OUT, { withFileTypes: true })) {
