@@ -1,4 +1,4 @@
-import { digestHex } from '../oci/digest.js';
+import { digestHex, sha256Hex } from '../oci/digest.js';
 import type { LayoutReader } from '../oci/layout.js';
 import { GUEST_PLATFORM } from '../oci/platform.js';
 import {
@@ -75,6 +75,8 @@ export class ImageService {
   private readonly leases = new Map<string, number>();
   /** The collection running now and those queued after it (one runs at a time). */
   private collecting: Promise<unknown> = Promise.resolve();
+  /** Other holders of blobs that collections must keep (the build cache). */
+  private readonly roots: Array<() => Promise<string[]>> = [];
 
   constructor(
     private readonly content: ContentStore,
@@ -254,6 +256,64 @@ export class ImageService {
     }
   }
 
+  /** Blobs `digests()` lists are kept by every collection (the build cache's layers). */
+  keepBlobs(digests: () => Promise<string[]>): void {
+    this.roots.push(digests);
+  }
+
+  /** Deletes the blobs among `digests` that nothing refers to or holds (after a build cache entry went); resolves with the bytes freed. */
+  release(digests: string[]): Promise<number> {
+    return this.collect(digests);
+  }
+
+  /**
+   * Stores a blob made here (a built layer, a config, a manifest); the caller
+   * holds a lease on its digest until an image or the build cache refers to it.
+   */
+  async storeBlob(bytes: Uint8Array, mediaType: string): Promise<Descriptor> {
+    const desc = { mediaType, digest: `sha256:${await sha256Hex(bytes)}`, size: bytes.length };
+    await this.content.put(desc, bytes);
+    return desc;
+  }
+
+  /**
+   * Records an image made here (`build`, `commit`): stores its config and an
+   * OCI manifest over its layers, which must be stored already, and tags it.
+   */
+  async recordImage(config: ImageConfig, layers: StoredImage['layers'], tags: string[]): Promise<ImageRecord> {
+    const parsed = tags.map(parse);
+    for (const r of parsed) if (r.digest) throw invalidArgument(`refusing to create a tag with a digest reference: ${familiarString(r)}`);
+    const enc = new TextEncoder();
+    const configBytes = enc.encode(JSON.stringify(config));
+    const configDesc = { mediaType: MediaType.OciConfig, digest: `sha256:${await sha256Hex(configBytes)}`, size: configBytes.length };
+    const manifest: ImageManifest = {
+      schemaVersion: 2,
+      mediaType: MediaType.OciManifest,
+      config: configDesc,
+      layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+    };
+    const manifestBytes = enc.encode(JSON.stringify(manifest));
+    const manifestDigest = `sha256:${await sha256Hex(manifestBytes)}`;
+    const release = await this.lease([configDesc.digest, manifestDigest, ...layers.map((l) => l.digest)]);
+    try {
+      await this.content.put(configDesc, configBytes);
+      await this.content.put({ digest: manifestDigest, size: manifestBytes.length }, manifestBytes);
+      return await this.commit({
+        id: configDesc.digest,
+        manifestDigest,
+        manifestMediaType: MediaType.OciManifest,
+        config,
+        configSize: configDesc.size,
+        layers,
+        extraBlobs: [manifestDigest],
+        repoTags: parsed.map((r) => formatReference({ domain: r.domain, path: r.path, tag: r.tag ?? 'latest' })),
+        repoDigests: [],
+      });
+    } finally {
+      release();
+    }
+  }
+
   /** A stored blob (for `save`). */
   async readBlob(digest: string): Promise<Uint8Array> {
     const b = await this.content.get(digest);
@@ -362,7 +422,7 @@ export class ImageService {
    * Resolves once the collections that began before have ended, so a blob the
    * caller then finds stored stays stored.
    */
-  private async lease(digests: string[]): Promise<() => void> {
+  async lease(digests: string[]): Promise<() => void> {
     const held = [...new Set(digests)];
     for (const d of held) this.leases.set(d, (this.leases.get(d) ?? 0) + 1);
     let released = false;
@@ -392,6 +452,7 @@ export class ImageService {
     const held = new Set(this.leases.keys());
     const live = new Set<string>();
     for (const r of await this.list()) for (const d of [r.id, ...r.extraBlobs, ...r.layers.map((l) => l.digest)]) live.add(d);
+    for (const root of this.roots) for (const d of await root()) live.add(d);
     let freed = 0;
     for (const d of new Set(candidates)) {
       if (live.has(d) || held.has(d) || this.leases.has(d)) continue;
