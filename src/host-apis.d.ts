@@ -157,13 +157,18 @@ declare var Blob: { prototype: Blob; new (blobParts?: BlobPart[]): Blob };
 // ---------------------------------------------------------------- fetch
 // Registries (src/oci), guest artifacts (src/vm/artifacts.ts), the guest's
 // outbound HTTP (src/vm/guest-network.ts: v86's fetch adapter calls it), and
-// a stream read whole (`await new Response(stream).arrayBuffer()`).
+// a stream read whole (`await new Response(stream).arrayBuffer()`). A push
+// sends HEAD, POST, PUT and DELETE with bodies, asks for a token of several
+// scopes and adds `digest=` to an upload's Location (src/oci/registry-client.ts).
 
 interface URLSearchParams {
+  append(name: string, value: string): void;
   set(name: string, value: string): void;
 }
 interface URL {
+  readonly href: string;
   readonly origin: string;
+  search: string;
   readonly searchParams: URLSearchParams;
 }
 declare var URL: { prototype: URL; new (url: string | URL, base?: string | URL): URL };
@@ -175,7 +180,9 @@ interface Headers {
 
 type BodyInit = ReadableStream | Blob | BufferSource | string;
 interface RequestInit {
+  body?: BodyInit | null;
   headers?: HeadersInit;
+  method?: string;
 }
 interface ResponseInit {
   headers?: HeadersInit;

@@ -6,6 +6,7 @@ import {
   familiarString,
   formatReference,
   InvalidReferenceError,
+  isNameOnly,
   parseReference,
   type ImageReference,
 } from '../oci/reference.js';
@@ -56,6 +57,29 @@ export interface ImageRecord extends StoredImage {
 export type PullEvent =
   | { type: 'resolved'; ref: string; digest: string; layers: number }
   | { type: 'layer'; digest: string; status: 'exists' | 'downloading' | 'done'; bytes: number; total: number };
+
+/**
+ * What a push reports, in Docker's order: the repository, every layer
+ * `preparing` (top layer first, by the short diff ID Docker shows), `waiting`
+ * for those queued behind the uploads running, then each one's outcome; a
+ * `tag` event when a tag's manifest is in.
+ */
+export type PushEvent =
+  | { type: 'repository'; name: string }
+  | { type: 'layer'; id: string; status: 'preparing' | 'waiting' | 'pushing' | 'pushed' | 'exists'; bytes?: number; total?: number }
+  | { type: 'layer'; id: string; status: 'mounted'; from: string }
+  | { type: 'tag'; tag: string; digest: string; size: number };
+
+export interface PushResult {
+  tag: string;
+  /** The manifest's digest, now `<repository>@<digest>` among the image's repo digests. */
+  digest: string;
+  /** The manifest's size in bytes. */
+  size: number;
+}
+
+/** Uploads at once in a push (Docker's default is 5; each holds its layer in memory here). */
+const PUSH_CONCURRENCY = 3;
 
 const KEY = (id: string) => `images/${digestHex(id)}`;
 
@@ -185,6 +209,107 @@ export class ImageService {
     } finally {
       release();
     }
+  }
+
+  /**
+   * `push NAME[:TAG]`: uploads the local image a tag names (`latest` when
+   * the name has none) to its repository, or with `allTags` every tag of the
+   * repository (the name must then have none), as Docker's daemon does. The
+   * image's own manifest is pushed, bytes and media type as stored, so its
+   * digest stays the one it has here; an image with no stored manifest gets
+   * one made from its record (OCI, or Docker's schema 2 if its layers are
+   * Docker's), stored with it. Blobs the repository has are skipped; layers
+   * the image's repo digests and tags place in another repository of the
+   * same registry are mounted from there. Each pushed manifest is recorded
+   * as a repo digest of the image.
+   */
+  async push(name: string, opts: { allTags?: boolean } = {}, onEvent?: (e: PushEvent) => void): Promise<PushResult[]> {
+    if (!this.registry) throw unavailable('no registry client is configured');
+    await this.credentials.ready;
+    const ref = parse(name);
+    if (ref.digest) throw invalidArgument('cannot push a digest reference');
+    if (opts.allTags && !isNameOnly(name)) throw invalidArgument("tag can't be used with --all-tags/-a");
+    const repository = `${ref.domain}/${ref.path}`;
+    onEvent?.({ type: 'repository', name: repository });
+    const tagged = (await this.list())
+      .flatMap((image) => image.repoTags.filter((t) => t.startsWith(`${repository}:`)).map((t) => ({ tag: t.slice(repository.length + 1), image })))
+      .sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
+    if (tagged.length === 0) throw notFound(`An image does not exist locally with the tag: ${familiarName(ref)}`);
+    const targets = opts.allTags ? tagged : tagged.filter((t) => t.tag === ref.tag);
+    if (targets.length === 0) throw notFound(`tag does not exist: ${familiarString(ref)}`);
+    const known = new Set<string>();
+    const results: PushResult[] = [];
+    for (const { tag, image } of targets) results.push(await this.pushTag({ domain: ref.domain, path: ref.path, tag }, image.id, known, onEvent));
+    return results;
+  }
+
+  /** Pushes one tag (see push); `known` lists blobs this push already put in the repository. */
+  private async pushTag(target: ImageReference & { tag: string }, id: string, known: Set<string>, onEvent?: (e: PushEvent) => void): Promise<PushResult> {
+    const registry = this.registry!;
+    const found = await this.meta.get<StoredImage>(KEY(id));
+    if (!found) throw notFound(`An image does not exist locally with the tag: ${familiarName(target)}`);
+    const image = this.record(found);
+    const releases = [await this.lease([image.id, image.manifestDigest, ...image.layers.map((l) => l.digest)].filter(Boolean))];
+    try {
+      const m = await this.manifestOf(image, (digest) => this.lease([digest]).then((r) => void releases.push(r)));
+      const mountFrom = mountCandidates(image, target);
+      const read = (digest: string) => () => this.readBlob(digest);
+      // Top layer first, as Docker lists them, by the short diff ID it shows.
+      const layers = m.manifest.layers.map((desc, i) => ({ desc, id: digestHex(image.layers[i]?.diffId ?? desc.digest).slice(0, 12) })).reverse();
+      for (const l of layers) onEvent?.({ type: 'layer', id: l.id, status: 'preparing' });
+      for (const l of layers.slice(PUSH_CONCURRENCY)) onEvent?.({ type: 'layer', id: l.id, status: 'waiting' });
+      await mapLimit(layers, PUSH_CONCURRENCY, async ({ desc, id }) => {
+        if (known.has(desc.digest)) return onEvent?.({ type: 'layer', id, status: 'exists' });
+        const result = await registry
+          .pushBlob(target, desc, read(desc.digest), {
+            mountFrom,
+            onUpload: () => onEvent?.({ type: 'layer', id, status: 'pushing', bytes: 0, total: desc.size }),
+          })
+          .catch(mapRegistryError);
+        known.add(desc.digest);
+        if (result.status === 'mounted') onEvent?.({ type: 'layer', id, status: 'mounted', from: result.from });
+        else onEvent?.({ type: 'layer', id, status: result.status, ...(result.status === 'pushed' ? { bytes: desc.size, total: desc.size } : {}) });
+      });
+      // The config, as Docker pushes it: after the layers, with no line of its own.
+      if (!known.has(m.manifest.config.digest)) {
+        await registry.pushBlob(target, m.manifest.config, read(m.manifest.config.digest), { mountFrom }).catch(mapRegistryError);
+        known.add(m.manifest.config.digest);
+      }
+      const digest = await registry.putManifest(target, target.tag, m.mediaType, m.bytes).catch(mapRegistryError);
+      onEvent?.({ type: 'tag', tag: target.tag, digest, size: m.bytes.length });
+      await this.update(image.id, (s) => ({ ...s, repoDigests: [...new Set([...s.repoDigests, `${target.domain}/${target.path}@${digest}`])] }));
+      return { tag: target.tag, digest, size: m.bytes.length };
+    } finally {
+      for (const release of releases) release();
+    }
+  }
+
+  /**
+   * The image's manifest as stored (its bytes and media type); for an image
+   * that has none, one made from its record, stored and recorded (`hold` is
+   * called with its digest before it is stored, to keep it from collection).
+   */
+  private async manifestOf(image: ImageRecord, hold: (digest: string) => Promise<void>): Promise<{ mediaType: string; bytes: Uint8Array; manifest: ImageManifest }> {
+    const stored = image.manifestDigest ? await this.content.get(image.manifestDigest) : undefined;
+    if (stored) {
+      const manifest = JSON.parse(new TextDecoder().decode(stored)) as ImageManifest;
+      if (manifest.config && Array.isArray(manifest.layers)) {
+        return { mediaType: image.manifestMediaType || manifest.mediaType || MediaType.OciManifest, bytes: stored, manifest };
+      }
+    }
+    const { mediaType, manifest } = manifestFor(image);
+    const bytes = new TextEncoder().encode(JSON.stringify(manifest));
+    const digest = `sha256:${await sha256Hex(bytes)}`;
+    await hold(digest);
+    await this.content.put({ digest, size: bytes.length }, bytes);
+    await this.update(image.id, (s) => ({ ...s, manifestDigest: digest, manifestMediaType: mediaType, extraBlobs: [...new Set([...s.extraBlobs, digest])] }));
+    return { mediaType, bytes, manifest };
+  }
+
+  /** Rewrites an image's record in place (its tags and their time unchanged). */
+  private async update(id: string, change: (s: StoredImage) => StoredImage): Promise<void> {
+    const s = await this.meta.get<StoredImage>(KEY(id));
+    if (s) await this.meta.set(KEY(id), change(s));
   }
 
   /**
@@ -498,6 +623,52 @@ export class ImageService {
 function stored(r: StoredImage | ImageRecord): StoredImage {
   const { id, manifestDigest, manifestMediaType, repoTags, repoDigests, config, configSize, layers, extraBlobs, lastTagTime } = r;
   return { id, manifestDigest, manifestMediaType, repoTags, repoDigests, config, configSize, layers, extraBlobs, lastTagTime };
+}
+
+/**
+ * A manifest for an image record that has none stored: the config and the
+ * layers as recorded, OCI's media types unless every layer is Docker's (then
+ * Docker's schema 2, as a `docker save` of it would have).
+ */
+export function manifestFor(image: Pick<StoredImage, 'id' | 'configSize' | 'layers'>): { mediaType: string; manifest: ImageManifest } {
+  const docker = image.layers.length > 0 && image.layers.every((l) => l.mediaType.startsWith('application/vnd.docker.'));
+  const mediaType = docker ? MediaType.DockerManifest : MediaType.OciManifest;
+  return {
+    mediaType,
+    manifest: {
+      schemaVersion: 2,
+      mediaType,
+      config: { mediaType: docker ? MediaType.DockerConfig : MediaType.OciConfig, digest: image.id, size: image.configSize },
+      layers: image.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+    },
+  };
+}
+
+/**
+ * Repositories of `target`'s registry an image's blobs are known to be in,
+ * to mount them from: those of its repo digests (pulled or pushed there),
+ * then those of its tags; newest first, those sharing more leading path
+ * components with the target first (Docker's order); never the target.
+ */
+export function mountCandidates(image: Pick<StoredImage, 'repoDigests' | 'repoTags'>, target: ImageReference): string[] {
+  const out: string[] = [];
+  for (const name of [...[...image.repoDigests].reverse(), ...[...image.repoTags].reverse()]) {
+    let ref: ImageReference;
+    try {
+      ref = parseReference(name);
+    } catch {
+      continue;
+    }
+    if (ref.domain === target.domain && ref.path !== target.path && !out.includes(ref.path)) out.push(ref.path);
+  }
+  const parts = target.path.split('/');
+  const likeness = (path: string) => {
+    const p = path.split('/');
+    let i = 0;
+    while (i < p.length && i < parts.length && p[i] === parts[i]) i++;
+    return i;
+  };
+  return out.map((path, i) => ({ path, i, like: likeness(path) })).sort((a, b) => b.like - a.like || a.i - b.i).map((c) => c.path);
 }
 
 function checkManifest(manifest: ImageManifest, config: ImageConfig, name: string): void {

@@ -79,3 +79,12 @@ export function formatReference(ref: ImageReference): string {
 export function familiarString(ref: ImageReference): string {
   return `${familiarName(ref)}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
 }
+
+/**
+ * Whether a reference as typed names a repository only, with no tag or
+ * digest (`busybox`, `localhost:5000/me/app`): `parseReference` fills in
+ * `latest` for those, `push -a` and `pull` need to know it did.
+ */
+export function isNameOnly(input: string): boolean {
+  return !input.includes('@') && !input.slice(input.lastIndexOf('/') + 1).includes(':');
+}

@@ -95,14 +95,14 @@ export class RegistryClient {
     try {
       res = await this.fetchImpl(url);
     } catch (e) {
-      throw new RegistryError('network', `cannot reach ${this.endpoint(domain)}: ${(e as Error).message}`, { cause: e });
+      throw new RegistryError('network', `cannot reach ${this.endpoint(domain)}: ${networkReason(e)}`, { cause: e });
     }
     if (res.ok) return void (await res.body?.cancel());
     if (res.status !== 401) throw new RegistryError('protocol', `${url}: HTTP ${res.status}`);
     const challenge = res.headers.get('WWW-Authenticate') ?? '';
     await res.body?.cancel();
     const ref = { domain, path: '' } as ImageReference;
-    const auth = await this.authorize(ref, challenge, '', creds);
+    const auth = await this.authorize(ref, challenge, [], creds);
     const check = await this.fetchImpl(url, { headers: { Authorization: auth } });
     await check.body?.cancel();
     if (check.status === 401 || check.status === 403) throw new RegistryError('unauthorized', `login to ${domain}: unauthorized: incorrect username or password`);
@@ -112,6 +112,15 @@ export class RegistryClient {
   endpoint(domain: string): string {
     const mirror = this.options.mirrors?.[domain];
     if (mirror) return mirror.replace(/\/$/, '');
+    if (domain === 'docker.io') return 'https://registry-1.docker.io';
+    return `${isLoopbackHost(domain) ? 'http' : 'https'}://${domain}`;
+  }
+
+  /**
+   * Base URL pushes go to: the registry itself, never its mirror (a
+   * pull-through cache takes no pushes; Docker pushes to the registry too).
+   */
+  pushEndpoint(domain: string): string {
     if (domain === 'docker.io') return 'https://registry-1.docker.io';
     return `${isLoopbackHost(domain) ? 'http' : 'https'}://${domain}`;
   }
@@ -196,48 +205,189 @@ export class RegistryClient {
     return { bytes, digest, mediaType, json };
   }
 
-  /** One registry request with auth negotiation and retries. */
-  private async request(ref: ImageReference, path: string, headers: Record<string, string>): Promise<Response> {
-    const url = `${this.endpoint(ref.domain)}/v2/${ref.path}${path}`;
-    const scope = `repository:${ref.path}:pull`;
-    const tokenKey = `${ref.domain} ${scope}`;
+  /** A pull's GET of `/v2/<name><path>`, with pull's messages for its failures. */
+  private request(ref: ImageReference, path: string, headers: Record<string, string>): Promise<Response> {
+    return this.send(ref, `${this.endpoint(ref.domain)}/v2/${ref.path}${path}`, { headers, scopes: [pullScope(ref.path)], action: 'pull' });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Push (distribution spec: "Pushing blobs", "Mounting a blob from another repository",
+  // "Pushing manifests")
+
+  /** Whether the repository has the blob (`HEAD /v2/<name>/blobs/<digest>`). */
+  async blobExists(ref: ImageReference, digest: string): Promise<boolean> {
+    const res = await this.send(ref, `${this.blobsUrl(ref)}/${digest}`, { method: 'HEAD', scopes: [pushScope(ref.path)], action: 'push', accept: [404] });
+    await res.body?.cancel();
+    return res.ok;
+  }
+
+  /**
+   * Makes sure the repository `ref` names has a blob: 'exists' when it had it;
+   * 'mounted' when the registry mounted it from one of `mountFrom`
+   * (repositories of the same registry the blob is known to be in, tried in
+   * order; a registry that answers 202, or refuses, starts an upload
+   * instead); else 'pushed', by a monolithic upload of `read()`'s bytes.
+   * `onUpload` is called when the bytes start to go.
+   */
+  async pushBlob(
+    ref: ImageReference,
+    desc: Descriptor,
+    read: () => Promise<Uint8Array>,
+    opts: { mountFrom?: string[]; onUpload?: () => void } = {},
+  ): Promise<BlobPushResult> {
+    if (await this.blobExists(ref, desc.digest)) return { status: 'exists' };
+    let location: string | undefined;
+    for (const from of (opts.mountFrom ?? []).filter((r) => r !== ref.path).slice(0, MAX_MOUNT_ATTEMPTS)) {
+      const url = `${this.blobsUrl(ref)}/uploads/?mount=${encodeURIComponent(desc.digest)}&from=${encodeURIComponent(from)}`;
+      let res: Response;
+      try {
+        res = await this.send(ref, url, { method: 'POST', scopes: [pushScope(ref.path), pullScope(from)], action: 'push' });
+      } catch (e) {
+        // No access to `from`, or a registry that refuses mounts: an upload may still work.
+        if (e instanceof RegistryError && e.kind !== 'network') continue;
+        throw e;
+      }
+      await res.body?.cancel();
+      if (res.status === 201) {
+        if (location) void this.cancelUpload(ref, location);
+        return { status: 'mounted', from };
+      }
+      const started = res.headers.get('Location');
+      if (!started) continue;
+      if (location) void this.cancelUpload(ref, location);
+      location = new URL(started, url).href;
+    }
+    if (!location) {
+      const url = `${this.blobsUrl(ref)}/uploads/`;
+      const res = await this.send(ref, url, { method: 'POST', scopes: [pushScope(ref.path)], action: 'push' });
+      await res.body?.cancel();
+      const started = res.headers.get('Location');
+      if (res.status !== 202 || !started) {
+        throw new RegistryError('protocol', `${url}: the registry answered HTTP ${res.status}${started ? '' : ' without a Location'} to the start of an upload`);
+      }
+      location = new URL(started, url).href;
+    }
+    const bytes = await read();
+    opts.onUpload?.();
+    const res = await this.send(ref, uploadUrl(location, desc.digest), {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/octet-stream' },
+      body: bytes,
+      scopes: [pushScope(ref.path)],
+      action: 'push',
+    });
+    await res.body?.cancel();
+    const said = res.headers.get('Docker-Content-Digest');
+    if (said && said !== desc.digest) {
+      throw new RegistryError('protocol', `the registry stored blob ${desc.digest} of ${familiarName(ref)} as ${said}`);
+    }
+    return { status: 'pushed' };
+  }
+
+  /**
+   * Puts a manifest under a tag (or its digest), as the bytes and media type
+   * given: the digest stays the one the store has. Resolves with its digest;
+   * refuses a registry that says it stored another.
+   */
+  async putManifest(ref: ImageReference, reference: string, mediaType: string, bytes: Uint8Array): Promise<string> {
+    const digest = `sha256:${await sha256Hex(bytes)}`;
+    const res = await this.send(ref, `${this.pushEndpoint(ref.domain)}/v2/${ref.path}/manifests/${reference}`, {
+      method: 'PUT',
+      headers: { 'Content-Type': mediaType },
+      body: bytes,
+      scopes: [pushScope(ref.path)],
+      action: 'push',
+    });
+    await res.body?.cancel();
+    const said = res.headers.get('Docker-Content-Digest');
+    if (said && said !== digest) {
+      throw new RegistryError('protocol', `manifest of ${familiarName(ref)}:${reference} has digest ${digest}, the registry says it stored ${said}`);
+    }
+    return digest;
+  }
+
+  private blobsUrl(ref: ImageReference): string {
+    return `${this.pushEndpoint(ref.domain)}/v2/${ref.path}/blobs`;
+  }
+
+  /** Abandons an upload a mount attempt started (best effort: the registry purges stale ones anyway). */
+  private async cancelUpload(ref: ImageReference, location: string): Promise<void> {
+    try {
+      const res = await this.send(ref, location, { method: 'DELETE', scopes: [pushScope(ref.path)], action: 'push', accept: [404], attempts: 1 });
+      await res.body?.cancel();
+    } catch {
+      /* the registry purges it */
+    }
+  }
+
+  /**
+   * One registry request with auth negotiation (a bearer token per set of
+   * scopes) and retries on network errors, 5xx and 429. Resolves with a 2xx
+   * response or one whose status is in `accept`; any other is an error whose
+   * text is the pull's or, for a push, the registry's own (`denied: …`).
+   */
+  private async send(
+    ref: ImageReference,
+    url: string,
+    opts: {
+      method?: string;
+      headers?: Record<string, string>;
+      body?: Uint8Array;
+      scopes: string[];
+      action: 'pull' | 'push';
+      accept?: number[];
+      attempts?: number;
+    },
+  ): Promise<Response> {
+    const scopes = mergeScopes(opts.scopes);
+    const tokenKey = `${ref.domain} ${scopes.join(' ')}`;
+    const attempts = opts.attempts ?? this.attempts;
     let authTried = false;
     for (let attempt = 1; ; attempt++) {
-      const h: Record<string, string> = { ...headers };
+      const h: Record<string, string> = { ...opts.headers };
       const token = this.tokens.get(tokenKey);
       if (token) h['Authorization'] = token;
       let res: Response;
       try {
-        res = await this.fetchImpl(url, { headers: h });
+        res = await this.fetchImpl(url, {
+          method: opts.method ?? 'GET',
+          headers: h,
+          ...(opts.body ? { body: opts.body as Uint8Array<ArrayBuffer> } : {}),
+        });
       } catch (e) {
-        if (attempt < this.attempts) {
+        if (attempt < attempts) {
           await delay(attempt);
           continue;
         }
-        throw new RegistryError(
-          'network',
-          `cannot reach ${this.endpoint(ref.domain)} for ${familiarName(ref)}: ${(e as Error).message}` +
-            (ref.domain === 'docker.io' && !this.options.mirrors?.['docker.io']
-              ? ' (Docker Hub sends no CORS headers; a page needs a registry mirror, see the README)'
-              : ''),
-          { cause: e },
-        );
+        const base = new URL(url).origin;
+        const hint =
+          ref.domain === 'docker.io' && (opts.action === 'push' || !this.options.mirrors?.['docker.io'])
+            ? opts.action === 'push'
+              ? ' (Docker Hub sends no CORS headers: a page cannot push to it)'
+              : ' (Docker Hub sends no CORS headers; a page needs a registry mirror, see the README)'
+            : '';
+        throw new RegistryError('network', `cannot reach ${base} for ${familiarName(ref)}: ${networkReason(e)}${hint}`, { cause: e });
       }
       if (res.status === 401 && !authTried) {
         authTried = true;
         const challenge = res.headers.get('WWW-Authenticate') ?? '';
         await res.body?.cancel();
-        this.tokens.set(tokenKey, await this.authorize(ref, challenge, scope));
+        this.tokens.set(tokenKey, await this.authorize(ref, challenge, scopes));
         continue;
       }
-      if ((res.status >= 500 || res.status === 429) && attempt < this.attempts) {
+      if ((res.status >= 500 || res.status === 429) && attempt < attempts) {
         await res.body?.cancel();
         await delay(attempt);
         continue;
       }
-      if (res.ok) return res;
+      if (res.ok || opts.accept?.includes(res.status)) return res;
       const text = await res.text().catch(() => '');
+      if (opts.action === 'push') {
+        const kind = res.status === 401 || res.status === 403 ? 'unauthorized' : res.status === 404 ? 'not-found' : 'protocol';
+        throw new RegistryError(kind, registryErrorText(res.status, text) ?? `${opts.method ?? 'GET'} ${url}: HTTP ${res.status}`);
+      }
       const code = /"code"\s*:\s*"([A-Z_]+)"/.exec(text)?.[1];
+      const path = url.slice(`${this.endpoint(ref.domain)}/v2/${ref.path}`.length);
       if (res.status === 401 || res.status === 403) {
         throw new RegistryError(
           'unauthorized',
@@ -254,8 +404,12 @@ export class RegistryClient {
     }
   }
 
-  /** Answers a 401 challenge: a bearer token from the realm, or basic credentials. */
-  private async authorize(ref: ImageReference, challenge: string, scope: string, given?: Credentials): Promise<string> {
+  /**
+   * Answers a 401 challenge: a bearer token from the realm, or basic
+   * credentials. The token is asked for `scopes` and those the challenge
+   * names, each as a `scope` parameter of its own (as Docker asks).
+   */
+  private async authorize(ref: ImageReference, challenge: string, scopes: string[], given?: Credentials): Promise<string> {
     const creds = given ?? this.credentialsFor(ref.domain);
     const basic = creds ? basicAuthorization(creds) : undefined;
     const [scheme, ...rest] = challenge.split(' ');
@@ -268,12 +422,12 @@ export class RegistryClient {
     if (!params['realm']) throw new RegistryError('protocol', `auth challenge from ${ref.domain} has no realm`);
     const url = new URL(params['realm']);
     if (params['service']) url.searchParams.set('service', params['service']);
-    if (params['scope'] ?? scope) url.searchParams.set('scope', params['scope'] ?? scope);
+    for (const scope of mergeScopes([...scopes, ...(params['scope'] ?? '').split(' ')])) url.searchParams.append('scope', scope);
     let res: Response;
     try {
       res = await this.fetchImpl(url, { headers: basic ? { Authorization: basic } : {} });
     } catch (e) {
-      throw new RegistryError('network', `cannot reach the token server ${url.origin}: ${(e as Error).message}`, { cause: e });
+      throw new RegistryError('network', `cannot reach the token server ${url.origin}: ${networkReason(e)}`, { cause: e });
     }
     if (res.status === 401 || res.status === 403) {
       await res.body?.cancel();
@@ -285,6 +439,74 @@ export class RegistryClient {
     if (!token) throw new RegistryError('protocol', `token server ${url.origin} returned no token`);
     return `Bearer ${token}`;
   }
+}
+
+/** What `pushBlob` did. */
+export type BlobPushResult = { status: 'exists' } | { status: 'mounted'; from: string } | { status: 'pushed' };
+
+/** Repositories a blob is tried to be mounted from before it is uploaded (Docker tries 1 to 4, by size). */
+const MAX_MOUNT_ATTEMPTS = 3;
+
+const pullScope = (path: string) => `repository:${path}:pull`;
+const pushScope = (path: string) => `repository:${path}:pull,push`;
+
+/**
+ * Scopes (`type:name:actions`) with those of one resource merged into one,
+ * actions in the order first seen: `repository:a:pull` and
+ * `repository:a:push,pull` make `repository:a:pull,push`. Empty ones go.
+ */
+export function mergeScopes(scopes: string[]): string[] {
+  const merged = new Map<string, string[]>();
+  for (const scope of scopes) {
+    if (!scope) continue;
+    const last = scope.lastIndexOf(':');
+    const resource = last > scope.indexOf(':') ? scope.slice(0, last) : scope;
+    const actions = last > scope.indexOf(':') ? scope.slice(last + 1).split(',').filter(Boolean) : [];
+    const have = merged.get(resource) ?? [];
+    for (const a of actions) if (!have.includes(a)) have.push(a);
+    merged.set(resource, have);
+  }
+  return [...merged].map(([resource, actions]) => (actions.length ? `${resource}:${actions.join(',')}` : resource));
+}
+
+/**
+ * Where to PUT the bytes of a monolithic upload: the upload's Location
+ * (absolute, or relative to the registry) with `digest=` added to whatever
+ * query it already has (Distribution puts its `_state` there).
+ */
+export function uploadUrl(location: string, digest: string, base?: string): string {
+  const url = new URL(location, base);
+  const query = url.search.replace(/^\?/, '');
+  url.search = `${query ? `${query}&` : ''}digest=${encodeURIComponent(digest)}`;
+  return url.href;
+}
+
+/**
+ * A registry's error body as Docker prints it: `denied: requested access to
+ * the resource is denied` (the first error's code, lower case, and message).
+ * Without one: Docker's words for 401 and 403; undefined for other statuses.
+ */
+export function registryErrorText(status: number, body: string): string | undefined {
+  try {
+    const errors = (JSON.parse(body) as { errors?: Array<{ code?: unknown; message?: unknown }> }).errors;
+    const first = Array.isArray(errors) ? errors.find((e) => typeof e?.code === 'string') : undefined;
+    if (first) {
+      const code = (first.code as string).toLowerCase().replace(/_/g, ' ');
+      return typeof first.message === 'string' && first.message ? `${code}: ${first.message}` : code;
+    }
+  } catch {
+    /* not JSON */
+  }
+  if (status === 401) return 'unauthorized: authentication required';
+  if (status === 403) return 'denied: requested access to the resource is denied';
+  return undefined;
+}
+
+/** `fetch failed (connect ECONNREFUSED 127.0.0.1:5000)`: the error and, when it has one, its cause. */
+function networkReason(e: unknown): string {
+  const message = (e as Error)?.message ?? String(e);
+  const cause = (e as { cause?: { message?: unknown } })?.cause?.message;
+  return typeof cause === 'string' && cause && cause !== message ? `${message} (${cause})` : message;
 }
 
 /**

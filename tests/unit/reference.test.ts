@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { familiarString, formatReference, parseReference } from '../../src/oci/reference.js';
+import { familiarString, formatReference, isNameOnly, parseReference } from '../../src/oci/reference.js';
 
 describe('parseReference', () => {
   it.each([
@@ -21,5 +21,18 @@ describe('parseReference', () => {
 
   it.each(['', 'UPPER', 'a:b:c', 'x@sha256:short', 'bad//path', ':tag'])('rejects %j', (input) => {
     expect(() => parseReference(input)).toThrow(/invalid reference format/);
+  });
+});
+
+describe('isNameOnly', () => {
+  it.each([
+    ['busybox', true],
+    ['localhost:5000/me/app', true],
+    ['127.0.0.1:5000/a/b', true],
+    ['busybox:1.36', false],
+    ['localhost:5000/me/app:v1', false],
+    [`alpine@sha256:${'a'.repeat(64)}`, false],
+  ])('%s: %s', (input, expected) => {
+    expect(isNameOnly(input)).toBe(expected);
   });
 });

@@ -69,6 +69,10 @@ const COMMANDS: Command[] = [
   { name: 'inspect', usage: '[OPTIONS] NAME|ID [NAME|ID...]', description: 'Return low-level information on Docker objects', minArgs: 1, flags: [{ ...F.format, short: 'f' }], run: C.inspect },
   { name: 'rename', usage: 'CONTAINER NEW_NAME', description: 'Rename a container', minArgs: 2, maxArgs: 2, flags: [], run: C.rename },
   { name: 'pull', usage: '[OPTIONS] NAME[:TAG|@DIGEST]', description: 'Download an image from a registry', minArgs: 1, maxArgs: 1, flags: [{ long: 'quiet', short: 'q', type: 'bool', description: 'Suppress verbose output' }], run: I.pull },
+  { name: 'push', usage: '[OPTIONS] NAME[:TAG]', description: 'Upload an image to a registry', minArgs: 1, maxArgs: 1, flags: [
+    { long: 'all-tags', short: 'a', type: 'bool', description: 'Push all tags of an image to the repository' },
+    { long: 'quiet', short: 'q', type: 'bool', description: 'Suppress verbose output' },
+    { long: 'disable-content-trust', type: 'bool', description: 'Skip image signing (Berth signs nothing)' }], run: I.push },
   { name: 'images', usage: '[OPTIONS] [REPOSITORY[:TAG]]', description: 'List images', maxArgs: 1, flags: [{ ...F.all, description: 'Show all images (default hides intermediate images)' }, { ...F.quiet, description: 'Only show image IDs' }, { long: 'no-trunc', type: 'bool', description: "Don't truncate output" }, { long: 'digests', type: 'bool', description: 'Show digests' }, F.format], run: I.images },
   { name: 'rmi', usage: '[OPTIONS] IMAGE [IMAGE...]', description: 'Remove one or more images', minArgs: 1, flags: [{ ...F.force, description: 'Force removal of the image' }], run: I.rmi },
   { name: 'tag', usage: 'SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]', description: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE', minArgs: 2, maxArgs: 2, flags: [], run: I.tag },
@@ -121,7 +125,7 @@ const ALIASES: Record<string, string> = {
   'container restart': 'restart', 'container kill': 'kill', 'container rm': 'rm', 'container ls': 'ps', 'container ps': 'ps',
   'container list': 'ps', 'container logs': 'logs', 'container exec': 'exec', 'container attach': 'attach', 'container wait': 'wait',
   'container top': 'top', 'container cp': 'cp', 'container diff': 'diff', 'container export': 'export', 'container stats': 'stats', 'container port': 'port', 'container inspect': 'inspect', 'container rename': 'rename',
-  'image pull': 'pull', 'image save': 'save', 'image load': 'load', 'image ls': 'images', 'image list': 'images', 'image rm': 'rmi', 'image tag': 'tag', 'image history': 'history',
+  'image pull': 'pull', 'image push': 'push', 'image save': 'save', 'image load': 'load', 'image ls': 'images', 'image list': 'images', 'image rm': 'rmi', 'image tag': 'tag', 'image history': 'history',
   'volume list': 'volume ls', 'volume remove': 'volume rm', 'network list': 'network ls', 'network remove': 'network rm', 'system info': 'info', 'image remove': 'rmi', 'container remove': 'rm',
 };
 const GROUPS = ['container', 'image', 'volume', 'network', 'system'];

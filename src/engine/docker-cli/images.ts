@@ -1,7 +1,8 @@
-import { familiarName, familiarString, formatReference, parseReference } from '../../oci/reference.js';
-import { notFound, isBerthError } from '../errors.js';
-import type { ImageRecord, PullEvent } from '../image-service.js';
+import { familiarName, familiarString, formatReference, isNameOnly, parseReference } from '../../oci/reference.js';
+import { BerthError, notFound, isBerthError } from '../errors.js';
+import type { ImageRecord, PullEvent, PushEvent } from '../image-service.js';
 import { ago, humanSize, table } from './format.js';
+import { LayerProgress } from './progress.js';
 import { formatRows } from './go-template.js';
 import { readAllStdin } from './io.js';
 import type { CommandContext } from './context.js';
@@ -9,20 +10,14 @@ import { loadImageArchive, saveImageArchive } from '../image-archive.js';
 
 const short = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);
 
-/**
- * Docker's pull output: a line per layer, redrawn in place on a terminal;
- * on a pipe only the state changes, so logs stay short.
- */
+/** Docker's pull output: a line per layer (LayerProgress) under a `Pulling from` line. */
 class PullProgress {
-  private readonly order: string[] = [];
-  private readonly lines = new Map<string, string>();
-  private drawn = 0;
+  private readonly layers: LayerProgress;
   downloaded = false;
 
-  constructor(
-    private readonly write: (s: string) => void,
-    private readonly live: boolean,
-  ) {}
+  constructor(private readonly write: (s: string) => void, live: boolean) {
+    this.layers = new LayerProgress(write, live);
+  }
 
   event(e: PullEvent): void {
     if (e.type === 'resolved') {
@@ -30,31 +25,15 @@ class PullProgress {
       return this.write(`${ref.tag ?? ref.digest}: Pulling from ${familiarName(ref).includes('/') ? familiarName(ref) : `library/${familiarName(ref)}`}\n`);
     }
     if (e.status === 'done') this.downloaded = true;
-    const text =
-      e.status === 'exists' ? 'Already exists' : e.status === 'done' ? 'Pull complete' : `Downloading ${bar(e.bytes, e.total)} ${humanSize(e.bytes)}/${humanSize(e.total)}`;
-    const id = short(e.digest);
-    if (!this.lines.has(id)) this.order.push(id);
-    const changed = this.lines.get(id)?.split(' ')[0] !== text.split(' ')[0];
-    this.lines.set(id, text);
-    if (this.live) {
-      if (this.drawn) this.write(`\x1b[${this.drawn}A`);
-      for (const l of this.order) this.write(`\x1b[2K${l}: ${this.lines.get(l)}\n`);
-      this.drawn = this.order.length;
-    } else if (changed) this.write(`${id}: ${text.startsWith('Downloading') ? 'Downloading' : text}\n`);
+    if (e.status === 'downloading') this.layers.update(short(e.digest), 'Downloading', { bytes: e.bytes, total: e.total });
+    else this.layers.update(short(e.digest), e.status === 'exists' ? 'Already exists' : 'Pull complete');
   }
-}
-
-function bar(done: number, total: number): string {
-  const width = 30;
-  const n = total > 0 ? Math.min(width, Math.floor((done / total) * width)) : 0;
-  return `[${'='.repeat(Math.max(0, n - 1))}${n > 0 ? '>' : ''}${' '.repeat(width - n)}]`;
 }
 
 /** `pull`, also used by `run` (which writes it to stderr). */
 export async function pullWithProgress(ctx: CommandContext, name: string, write: (s: string) => void = (s) => ctx.io.stdout(s)): Promise<ImageRecord> {
   const ref = parseReference(name);
-  const last = name.slice(name.lastIndexOf('/') + 1);
-  if (!last.includes(':') && !name.includes('@')) write('Using default tag: latest\n');
+  if (isNameOnly(name)) write('Using default tag: latest\n');
   const progress = new PullProgress(write, ctx.io.stdoutIsTerminal);
   const image = await ctx.engine.pull(name, (e) => progress.event(e));
   write(`Digest: ${image.repoDigests.at(-1)?.split('@')[1] ?? image.manifestDigest}\n`);
@@ -65,6 +44,50 @@ export async function pullWithProgress(ctx: CommandContext, name: string, write:
 
 export async function pull(ctx: CommandContext): Promise<number> {
   await pullWithProgress(ctx, ctx.args[0]!);
+  return 0;
+}
+
+const PUSH_STATUS = { preparing: 'Preparing', waiting: 'Waiting', pushing: 'Pushing', pushed: 'Pushed', exists: 'Layer already exists' } as const;
+
+/**
+ * `push NAME[:TAG]`, `push -a NAME`: Docker's output (`The push refers to
+ * repository [...]`, a line per layer, `<tag>: digest: <digest> size: <n>`);
+ * with `-q` only the reference. The client's checks come first, as Docker's
+ * CLI makes them; a failure of the push itself is printed as Docker prints
+ * an error in a push's stream: its message alone, exit 1.
+ */
+export async function push(ctx: CommandContext): Promise<number> {
+  const name = ctx.args[0]!;
+  const all = ctx.flags.bool('all-tags');
+  const quiet = ctx.flags.bool('quiet');
+  let ref;
+  try {
+    ref = parseReference(name);
+  } catch (e) {
+    ctx.io.stderr(`${(e as Error).message}\n`);
+    return 1;
+  }
+  const fail = (message: string) => (ctx.io.stderr(`${message}\n`), 1);
+  if (ref.digest) return fail('cannot push a digest reference');
+  if (all && !isNameOnly(name)) return fail("tag can't be used with --all-tags/-a");
+  const out = (s: string) => ctx.io.stdout(s);
+  if (!all && isNameOnly(name) && !quiet) out(`Using default tag: ${ref.tag}\n`);
+  let layers = new LayerProgress(out, ctx.io.stdoutIsTerminal);
+  const show = (e: PushEvent) => {
+    if (e.type === 'repository') out(`The push refers to repository [${e.name}]\n`);
+    else if (e.type === 'tag') {
+      out(`${e.tag}: digest: ${e.digest} size: ${e.size}\n`);
+      layers = new LayerProgress(out, ctx.io.stdoutIsTerminal);
+    } else if (e.status === 'mounted') layers.update(e.id, `Mounted from ${e.from}`);
+    else layers.update(e.id, PUSH_STATUS[e.status], e.status === 'pushing' ? { bytes: e.bytes ?? 0, total: e.total ?? 0 } : undefined);
+  };
+  try {
+    await ctx.engine.images.push(name, { allTags: all }, quiet ? undefined : show);
+  } catch (e) {
+    if (e instanceof BerthError) return fail(e.message);
+    throw e;
+  }
+  if (quiet) out(`${formatReference(all ? { domain: ref.domain, path: ref.path } : ref)}\n`);
   return 0;
 }
 
