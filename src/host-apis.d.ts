@@ -29,7 +29,8 @@ interface TextEncoder {
 declare var TextEncoder: { prototype: TextEncoder; new (): TextEncoder };
 
 interface TextDecoder {
-  decode(input?: AllowSharedBufferSource): string;
+  /** `stream`: a multi-byte character split across chunks waits for the next (build output, src/engine/docker-cli/build-progress.ts). */
+  decode(input?: AllowSharedBufferSource, options?: { stream?: boolean }): string;
 }
 declare var TextDecoder: { prototype: TextDecoder; new (): TextDecoder };
 
@@ -89,6 +90,12 @@ interface AbortSignal {
   addEventListener(type: 'abort', listener: () => void): void;
   removeEventListener(type: 'abort', listener: () => void): void;
 }
+/** `docker build` stops when its client sends Ctrl-C (src/engine/docker-cli/build-cmd.ts). */
+interface AbortController {
+  readonly signal: AbortSignal;
+  abort(reason?: any): void;
+}
+declare var AbortController: { prototype: AbortController; new (): AbortController };
 
 // ---------------------------------------------------------------- streams
 // Blobs, layers and archives stream from registries (fetch) through
@@ -146,6 +153,16 @@ declare var DecompressionStream: {
   new (format: 'deflate' | 'deflate-raw' | 'gzip'): DecompressionStream;
 };
 
+/** gzip of layers the builder makes (src/engine/build/layer-writer.ts): Node 18+, all browsers since 2023. */
+interface CompressionStream {
+  readonly readable: ReadableStream<Uint8Array<ArrayBuffer>>;
+  readonly writable: WritableStream<BufferSource>;
+}
+declare var CompressionStream: {
+  prototype: CompressionStream;
+  new (format: 'deflate' | 'deflate-raw' | 'gzip'): CompressionStream;
+};
+
 /** Bytes in memory as a stream (`new Blob([bytes]).stream()`). */
 type BlobPart = BufferSource | Blob | string;
 interface Blob {
@@ -169,6 +186,8 @@ interface URL {
   readonly href: string;
   readonly origin: string;
   search: string;
+  /** ADD URL names the file after the path's last segment (src/engine/build/add-sources.ts). */
+  readonly pathname: string;
   readonly searchParams: URLSearchParams;
 }
 declare var URL: { prototype: URL; new (url: string | URL, base?: string | URL): URL };

@@ -75,7 +75,7 @@ export class Container {
     public name: string,
     readonly imageRef: string,
     readonly imageId: string,
-    readonly options: RunOptions,
+    readonly options: RunOptions & { buildStep?: boolean },
     readonly hostname: string,
     readonly paths: ContainerPaths,
     /** The unpacked layer trees (9p paths) this container's root is made of. */

@@ -25,6 +25,8 @@ const GUEST_CONTAINERS_DIR = '/run/berth/containers';
 
 export interface CreateOptions extends RunOptions {
   name?: string;
+  /** A build step's container (RUN): hidden from list(), as BuildKit's are from `docker ps`. */
+  buildStep?: boolean;
 }
 
 /** Where a container's output goes and where its input comes from. */
@@ -70,11 +72,12 @@ export class Engine {
   ) {
     this.volumes = new VolumeService(vm.fs);
     this.layerTrees = new LayerTrees(vm.fs, images);
-    this.network = new NetworkService(vm, () => this.list(), publisher);
+    this.network = new NetworkService(vm, () => [...this.containers.values()], publisher);
   }
 
+  /** The containers users see (not those of build steps). */
   list(): Container[] {
-    return [...this.containers.values()];
+    return [...this.containers.values()].filter((c) => !c.options.buildStep);
   }
 
   get(idOrName: string): Container {
@@ -116,7 +119,14 @@ export class Engine {
   }
 
   async create(imageName: string, options: CreateOptions = {}): Promise<Container> {
-    const image = await this.images.resolve(imageName);
+    return this.createWithImage(await this.images.resolve(imageName), imageName, options);
+  }
+
+  /**
+   * Creates a container of an image record that need not be in the image
+   * store (a build's stage so far); `imageName` is how `ps` shows it.
+   */
+  async createWithImage(image: ImageRecord, imageName: string, options: CreateOptions = {}): Promise<Container> {
     const id = randomHexId();
     // Its layer trees are the container's from here: a prune while it is created must not take them.
     await this.layerTrees.hold(id, image);

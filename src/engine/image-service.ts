@@ -82,6 +82,8 @@ export interface PushResult {
 const PUSH_CONCURRENCY = 3;
 
 const KEY = (id: string) => `images/${digestHex(id)}`;
+/** Where the build cache keeps its entries in the metadata store; their `layer` blobs are live. */
+export const BUILD_CACHE_PREFIX = 'buildcache/';
 
 function parse(name: string): ImageReference {
   try {
@@ -99,12 +101,11 @@ export class ImageService {
   private readonly leases = new Map<string, number>();
   /** The collection running now and those queued after it (one runs at a time). */
   private collecting: Promise<unknown> = Promise.resolve();
-  /** Other holders of blobs that collections must keep (the build cache). */
-  private readonly roots: Array<() => Promise<string[]>> = [];
 
   constructor(
     private readonly content: ContentStore,
-    private readonly meta: MetadataStore,
+    /** Small records by key: images, logins, the build cache. */
+    readonly meta: MetadataStore,
     readonly registry?: RegistryClient,
   ) {
     this.credentials = new CredentialStore(meta);
@@ -381,9 +382,9 @@ export class ImageService {
     }
   }
 
-  /** Blobs `digests()` lists are kept by every collection (the build cache's layers). */
-  keepBlobs(digests: () => Promise<string[]>): void {
-    this.roots.push(digests);
+  /** Whether a blob is stored. */
+  hasBlob(digest: string): Promise<boolean> {
+    return this.content.has(digest);
   }
 
   /** Deletes the blobs among `digests` that nothing refers to or holds (after a build cache entry went); resolves with the bytes freed. */
@@ -577,7 +578,11 @@ export class ImageService {
     const held = new Set(this.leases.keys());
     const live = new Set<string>();
     for (const r of await this.list()) for (const d of [r.id, ...r.extraBlobs, ...r.layers.map((l) => l.digest)]) live.add(d);
-    for (const root of this.roots) for (const d of await root()) live.add(d);
+    // The build cache's layers (src/engine/build/build-cache.ts) stay until `builder prune`.
+    for (const k of await this.meta.keys(BUILD_CACHE_PREFIX)) {
+      const layer = (await this.meta.get<{ layer?: { digest: string } }>(k))?.layer;
+      if (layer) live.add(layer.digest);
+    }
     let freed = 0;
     for (const d of new Set(candidates)) {
       if (live.has(d) || held.has(d) || this.leases.has(d)) continue;

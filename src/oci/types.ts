@@ -52,6 +52,12 @@ export interface ContainerDefaults {
   ExposedPorts?: Record<string, object>;
   Volumes?: Record<string, object>;
   StopSignal?: string;
+  /** Docker's extension: HEALTHCHECK (durations in nanoseconds). */
+  Healthcheck?: { Test: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; StartInterval?: number; Retries?: number };
+  /** Docker's extension: SHELL. */
+  Shell?: string[];
+  /** Docker's extension: ONBUILD triggers, run when the image is a base. */
+  OnBuild?: string[] | null;
 }
 
 export interface ImageConfig {
@@ -59,6 +65,7 @@ export interface ImageConfig {
   os: string;
   variant?: string;
   created?: string;
+  author?: string;
   config?: ContainerDefaults;
   rootfs: { type: 'layers'; diff_ids: string[] };
   history?: Array<{ created?: string; created_by?: string; empty_layer?: boolean; comment?: string }>;

@@ -6,6 +6,7 @@ import * as V from './volumes-cmd.js';
 import * as S from './system-cmd.js';
 import * as FC from './files-cmd.js';
 import * as N from './networks-cmd.js';
+import * as B from './build-cmd.js';
 import { humanSize, table } from './format.js';
 import type { ClientFiles, CommandIO } from './io.js';
 import { CommandContext } from './context.js';
@@ -117,6 +118,28 @@ const COMMANDS: Command[] = [
   { name: 'network disconnect', usage: '[OPTIONS] NETWORK CONTAINER', description: 'Disconnect a container from a network', minArgs: 2, maxArgs: 2, flags: [F.force], run: N.networkDisconnect },
   { name: 'system prune', usage: '[OPTIONS]', description: 'Remove unused data', maxArgs: 0, flags: [F.force, F.all, { long: 'volumes', type: 'bool', description: 'Prune anonymous volumes' }], run: systemPrune },
   { name: 'system df', usage: '[OPTIONS]', description: 'Show docker disk usage', maxArgs: 0, flags: [F.format], run: systemDf },
+  { name: 'build', usage: '[OPTIONS] PATH | -', description: 'Build an image from a Dockerfile', minArgs: 1, maxArgs: 1, flags: [
+    { long: 'tag', short: 't', type: 'list', description: 'Name and optionally a tag (format: "name:tag")' },
+    { long: 'file', short: 'f', type: 'string', description: 'Name of the Dockerfile (default: "PATH/Dockerfile")' },
+    { long: 'build-arg', type: 'list', description: 'Set build-time variables' },
+    { long: 'label', type: 'list', description: 'Set metadata for an image' },
+    { long: 'target', type: 'string', description: 'Set the target build stage to build' },
+    { long: 'no-cache', type: 'bool', description: 'Do not use cache when building the image' },
+    { long: 'pull', type: 'bool', description: 'Always attempt to pull all referenced images' },
+    { long: 'quiet', short: 'q', type: 'bool', description: 'Suppress the build output and print image ID on success' },
+    { long: 'iidfile', type: 'string', description: 'Write the image ID to a file' },
+    { long: 'progress', type: 'string', description: 'Set type of progress output ("auto", "plain", "tty", "quiet")', default: 'auto' },
+    { long: 'network', type: 'string', description: 'Set the networking mode for the RUN instructions during build', default: 'default' },
+    { long: 'platform', type: 'string', description: 'Set target platform for build (only linux/386)' },
+    { long: 'rm', type: 'bool', description: 'Remove intermediate containers after a successful build (always)' },
+    { long: 'force-rm', type: 'bool', description: 'Always remove intermediate containers (always)' }], run: B.build },
+  { name: 'commit', usage: '[OPTIONS] CONTAINER [REPOSITORY[:TAG]]', description: "Create a new image from a container's changes", minArgs: 1, maxArgs: 2, flags: [
+    { long: 'author', short: 'a', type: 'string', description: 'Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")' },
+    { long: 'change', short: 'c', type: 'list', description: 'Apply Dockerfile instruction to the created image' },
+    { long: 'message', short: 'm', type: 'string', description: 'Commit message' },
+    { long: 'pause', short: 'p', type: 'bool', description: 'Pause container during commit (berth reads the changes without pausing)' }], run: B.commit },
+  { name: 'builder prune', usage: '[OPTIONS]', description: 'Remove build cache', maxArgs: 0, flags: [F.force, F.all,
+    { long: 'filter', type: 'list', description: 'Provide filter values (e.g. "until=24h")' }], run: B.builderPrune },
 ];
 
 /** Management command aliases: `docker container ls` = `docker ps`, ... */
@@ -126,9 +149,10 @@ const ALIASES: Record<string, string> = {
   'container list': 'ps', 'container logs': 'logs', 'container exec': 'exec', 'container attach': 'attach', 'container wait': 'wait',
   'container top': 'top', 'container cp': 'cp', 'container diff': 'diff', 'container export': 'export', 'container stats': 'stats', 'container port': 'port', 'container inspect': 'inspect', 'container rename': 'rename',
   'image pull': 'pull', 'image push': 'push', 'image save': 'save', 'image load': 'load', 'image ls': 'images', 'image list': 'images', 'image rm': 'rmi', 'image tag': 'tag', 'image history': 'history',
+  'container commit': 'commit', 'image build': 'build', 'buildx build': 'build', 'builder build': 'build',
   'volume list': 'volume ls', 'volume remove': 'volume rm', 'network list': 'network ls', 'network remove': 'network rm', 'system info': 'info', 'image remove': 'rmi', 'container remove': 'rm',
 };
-const GROUPS = ['container', 'image', 'volume', 'network', 'system'];
+const GROUPS = ['container', 'image', 'volume', 'network', 'system', 'builder', 'buildx'];
 
 export const ENGINE_VERSION = '0.1.0';
 /** The Docker API version whose behaviour the commands follow. */

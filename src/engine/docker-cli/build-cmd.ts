@@ -1,0 +1,188 @@
+import { BuildCache } from '../build/build-cache.js';
+import { Builder } from '../build/builder.js';
+import { commitContainer } from '../build/commit.js';
+import { BuildError } from '../build/errors.js';
+import { BerthError } from '../errors.js';
+import { DockerIgnore } from '../build/dockerignore.js';
+import { ContextFs } from '../build/source-fs.js';
+import type { CommandContext } from './context.js';
+import { readAllStdin } from './io.js';
+import { humanSize } from './format.js';
+import { PlainProgress, TtyProgress, type BuildProgress } from './build-progress.js';
+
+/**
+ * `docker build [OPTIONS] PATH | -`: the context comes from the client (its
+ * folder packed as a tar by the client's side, or a tar or a lone Dockerfile
+ * on stdin), .dockerignore applies, and the builder runs the Dockerfile.
+ * Output as BuildKit's: progress on stderr, `-q` prints only the image ID.
+ */
+
+const isTar = (d: Uint8Array) => d.length >= 512 && new TextDecoder().decode(d.subarray(257, 262)) === 'ustar';
+const isGzip = (d: Uint8Array) => d[0] === 0x1f && d[1] === 0x8b;
+
+async function gunzip(d: Uint8Array): Promise<Uint8Array> {
+  const s = new Blob([d as BlobPart]).stream().pipeThrough(new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>);
+  return new Uint8Array(await new Response(s).arrayBuffer());
+}
+
+/** The context and the Dockerfile's text, as the command line names them. */
+async function loadContext(ctx: CommandContext): Promise<{ context: ContextFs; dockerfile: string; dockerfileName: string }> {
+  const where = ctx.args[0]!;
+  const file = ctx.flags.string('file');
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  if (/^(https?|git):\/\//.test(where) || where.startsWith('git@')) {
+    throw ctx.usage(`building from a URL or a Git repository is not supported here; clone or download it and build the folder`);
+  }
+  let tar: Uint8Array | undefined;
+  let dockerfile: string | undefined;
+  if (where === '-') {
+    if (file === '-') throw ctx.usage('invalid argument: can\'t use stdin for both build context and dockerfile');
+    let input = await readAllStdin(ctx.io);
+    if (isGzip(input)) input = await gunzip(input);
+    if (isTar(input)) tar = input;
+    else dockerfile = decode(input); // a Dockerfile alone: no context
+  } else {
+    tar = await ctx.files.packTar(where).catch((e: Error) => {
+      throw new BuildError(`unable to prepare context: path "${where}" not found (${e.message.trim()})`);
+    });
+    if (file === '-') dockerfile = decode(await readAllStdin(ctx.io));
+    else if (file) {
+      dockerfile = decode(
+        await ctx.files.read(file).catch(() => {
+          throw new BuildError(`failed to solve: failed to read dockerfile: open ${file}: no such file or directory`);
+        }),
+      );
+    }
+  }
+  // The client's tar has the folder's name (or `.`) at its top: the context is what is under it.
+  let context = tar ? await ContextFs.fromTar(tar, where !== '-') : ContextFs.empty();
+  const name = where === '-' && file && file !== '-' ? file : file && file !== '-' ? file.split('/').pop()! : 'Dockerfile';
+  if (dockerfile === undefined) {
+    const inContext = where === '-' && file ? file : 'Dockerfile';
+    const found = context.lstat(`/${inContext}`) ?? (inContext === 'Dockerfile' ? context.lstat('/dockerfile') : undefined);
+    if (!found || found.type !== 'file') throw new BuildError(`failed to solve: failed to read dockerfile: open ${inContext}: no such file or directory`);
+    dockerfile = decode(await context.read(context.lstat(`/${inContext}`) ? `/${inContext}` : '/dockerfile'));
+  }
+  const ignoreFile = context.lstat('/.dockerignore');
+  if (ignoreFile?.type === 'file') {
+    const ignore = new DockerIgnore(decode(await context.read('/.dockerignore')));
+    context = context.filter((path) => !ignore.ignores(path));
+  }
+  return { context, dockerfile, dockerfileName: name };
+}
+
+export async function build(ctx: CommandContext): Promise<number> {
+  const quiet = ctx.flags.bool('quiet');
+  const mode = ctx.flags.string('progress') ?? 'auto';
+  if (!['auto', 'plain', 'tty', 'quiet', 'rawjson'].includes(mode)) throw ctx.usage(`invalid progress mode "${mode}": use auto, plain, tty or quiet`);
+  const platform = ctx.flags.string('platform');
+  if (platform && platform !== 'linux/386') throw ctx.usage(`--platform=${platform}: berth builds linux/386 images only (v86 emulates a 32-bit x86 CPU)`);
+  const buildArgs: Record<string, string> = {};
+  for (const a of ctx.flags.list('build-arg')) {
+    const i = a.indexOf('=');
+    // `--build-arg NAME` takes NAME's value from the client's environment, as docker does.
+    if (i < 0) {
+      const v = ctx.io.env[a];
+      if (v !== undefined) buildArgs[a] = v;
+    } else buildArgs[a.slice(0, i)] = a.slice(i + 1);
+  }
+  for (const t of ctx.flags.list('tag')) {
+    if (!/^[a-z0-9]/.test(t) || /[A-Z]/.test(t.split(':')[0]!)) throw ctx.usage(`invalid argument "${t}" for "-t, --tag" flag: invalid reference format: repository name must be lowercase`);
+  }
+
+  const stderr = (s: string) => ctx.io.stderr(s);
+  const tty = mode === 'tty' || (mode === 'auto' && ctx.io.stdoutIsTerminal);
+  const progress: BuildProgress | undefined = quiet || mode === 'quiet' ? undefined : tty ? new TtyProgress(stderr, () => ctx.io.terminal?.cols ?? 80) : new PlainProgress(stderr);
+  const abort = new AbortController();
+  const stopSignal = ctx.io.onSignal(() => abort.abort());
+  let dockerfileText = '';
+  let fileName = 'Dockerfile';
+  try {
+    const { context, dockerfile, dockerfileName } = await loadContext(ctx);
+    dockerfileText = dockerfile;
+    fileName = dockerfileName;
+    const image = await new Builder(ctx.engine).build({
+      dockerfile,
+      dockerfileName,
+      context,
+      tags: ctx.flags.list('tag'),
+      buildArgs,
+      labels: ctx.flags.keyValues('label'),
+      ...(ctx.flags.string('target') ? { target: ctx.flags.string('target')! } : {}),
+      noCache: ctx.flags.bool('no-cache'),
+      pull: ctx.flags.bool('pull'),
+      ...(ctx.flags.string('network') ? { network: ctx.flags.string('network')! } : {}),
+      signal: abort.signal,
+      contextBytes: context.size,
+      ...(progress ? { onEvent: (e) => progress.event(e) } : {}),
+    });
+    progress?.close();
+    const iidfile = ctx.flags.string('iidfile');
+    if (iidfile) await ctx.files.write(iidfile, new TextEncoder().encode(image.id));
+    if (quiet) ctx.io.stdout(`${image.id}\n`);
+    return 0;
+  } catch (err) {
+    progress?.close();
+    // A .dockerignore or context Docker refuses is a failed build too.
+    const e = err instanceof BerthError && !(err instanceof BuildError) && err.category === 'invalid-argument' ? new BuildError(`failed to solve: ${err.message}`) : err;
+    if (!(e instanceof BuildError)) throw e;
+    const step = e.step;
+    if (step && progress) {
+      const tail = progress.tail(step.name, 10);
+      stderr(`------\n > ${step.name}:\n${tail.map((l) => `${l}\n`).join('')}------\n`);
+    }
+    if (step) stderr(excerpt(fileName, dockerfileText, step.line, step.lines));
+    stderr(`ERROR: ${e.message}\n`);
+    return 1;
+  } finally {
+    stopSignal();
+  }
+}
+
+/** BuildKit's excerpt of the Dockerfile around the failed instruction (its lines marked `>>>`). */
+function excerpt(name: string, text: string, line: number, count: number): string {
+  const all = text.split(/\r?\n/);
+  const from = Math.max(1, line - 2);
+  const to = Math.min(all.length, line + count - 1 + 2);
+  const width = String(to).length;
+  let out = `${name}:${line}${count > 1 ? `-${line + count - 1}` : ''}\n--------------------\n`;
+  for (let i = from; i <= to; i++) {
+    const mark = i >= line && i < line + count ? '>>>' : '   ';
+    out += ` ${String(i).padStart(width + 2)} | ${mark} ${all[i - 1]}\n`;
+  }
+  return `${out}--------------------\n`;
+}
+
+/** `builder prune`: drops the build cache (all of it, or what no build used within `--filter until=DURATION`). */
+export async function builderPrune(ctx: CommandContext): Promise<number> {
+  let before: Date | undefined;
+  for (const f of ctx.flags.list('filter')) {
+    const m = /^until=(\d+)(s|m|h)$/.exec(f);
+    if (!m) throw ctx.usage(`invalid filter "${f}": use until=DURATION (e.g. until=24h)`);
+    before = new Date(Date.now() - Number(m[1]) * { s: 1e3, m: 60e3, h: 3600e3 }[m[2] as 's' | 'm' | 'h']);
+  }
+  const { entries, reclaimed } = await new BuildCache(ctx.engine.images.meta, ctx.engine.images).prune(before);
+  ctx.io.stdout(`${entries ? `Deleted build cache objects: ${entries}\n` : ''}Total:\t${humanSize(reclaimed)}\n`);
+  return 0;
+}
+
+/** `commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]`: prints the new image's ID. */
+export async function commit(ctx: CommandContext): Promise<number> {
+  const [container, repo] = ctx.args;
+  try {
+    const image = await commitContainer(ctx.engine, container!, {
+      changes: ctx.flags.list('change'),
+      ...(ctx.flags.string('message') ? { message: ctx.flags.string('message')! } : {}),
+      ...(ctx.flags.string('author') ? { author: ctx.flags.string('author')! } : {}),
+      tags: repo ? [repo] : [],
+    });
+    ctx.io.stdout(`${image.id}\n`);
+    return 0;
+  } catch (e) {
+    if (e instanceof BuildError) {
+      ctx.io.stderr(`Error response from daemon: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
