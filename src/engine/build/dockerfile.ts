@@ -18,10 +18,12 @@
  * keep their quotes and `$VAR`s: shell-words.ts expands them when the
  * builder runs the step.
  *
- * Written here rather than taken from npm: `dockerfile-ast` (rcjsuen) is an
- * editor's syntax tree (never fails, no Docker errors, positions through
- * vscode-languageserver-types, ~500 KB with its dependencies) and
- * `docker-file-parser` (joyent) predates heredocs and BuildKit's rules.
+ * Written here rather than taken from npm: `dockerfile-ast` (rcjsuen, kept)
+ * is an editor's syntax tree: it never fails and gives no Docker errors,
+ * leaves heredoc bodies, JSON, flags and `k=v` pairs to its caller, and
+ * brings vscode-languageserver-types and -textdocument (about 1 MB unpacked
+ * together) into a bundle that runs in a Worker; `docker-file-parser`
+ * (joyent) is a port of the pre-BuildKit parser, without heredocs.
  */
 import { BerthError } from '../errors.js';
 import type { CommandForm, Dockerfile, Heredoc, HealthcheckOptions, Instruction, InstructionFlag } from './instructions.js';

@@ -100,14 +100,14 @@ export class DockerIgnore {
   ignores(path: string): boolean {
     const file = cleanPath(path.replace(/^\/+/, ''));
     if (file === '.' || file === '/') return false;
-    const slash = file.lastIndexOf('/');
-    const parents = slash < 0 ? [] : file.slice(0, slash).split('/');
+    // Its parent directories, outermost first: `a`, `a/b` for `a/b/c`.
+    const parents: string[] = [];
+    for (let i = file.indexOf('/'); i >= 0; i = file.indexOf('/', i + 1)) parents.push(file.slice(0, i));
     let matched = false;
     for (const rule of this.rules) {
       // An exception matters only once something matched, another pattern only while nothing has.
       if (rule.exclusion !== matched) continue;
-      let match = matches(rule.match, file);
-      for (let i = 0; !match && i < parents.length; i++) match = matches(rule.match, parents.slice(0, i + 1).join('/'));
+      const match = matches(rule.match, file) || parents.some((dir) => matches(rule.match, dir));
       if (match) matched = !rule.exclusion;
     }
     return matched;
