@@ -3,6 +3,8 @@
  *   berth-agent [--docker-socket PATH] [--fd N | DEVICE]   (DEVICE: /dev/hvc1)
  *   docker ARGS...        (the same binary under that name: client.c)
  *   berth-agent net ...   (container networking helpers: net.c)
+ *   berth-agent layer-tar [--exclude RELPATH]... DIR
+ *                         (an OCI layer tar of an overlay upper dir on stdout: layer_tar.c)
  *
  * One thread, one poll() loop, every fd non-blocking. The protocol is in
  * docs/protocol.md; see protocol.h for how this agent reads it. In device
@@ -28,6 +30,7 @@
 #include "client.h"
 #include "exec.h"
 #include "init.h"
+#include "layer_tar.h"
 #include "mounts.h"
 #include "net.h"
 #include "protocol.h"
@@ -135,6 +138,8 @@ int main(int argc, char **argv)
 		return client_main(argc, argv);
 	if (argc > 1 && !strcmp(argv[1], "net"))
 		return net_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "layer-tar"))
+		return layer_tar_main(argc - 1, argv + 1);
 	if (!strcmp(name, "init") && getpid() == 1) {
 		/* Run as the guest's /init: set the system up, then serve the host on hvc1. */
 		if (init_system() < 0)

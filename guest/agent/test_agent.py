@@ -15,19 +15,25 @@ by ", N skipped" when some were skipped; exits 1 on any failure. A skip is
 not a pass. MOUNT tests need root (they are skipped otherwise); they mount a
 tmpfs under their temp dir and unmount whatever is left there at the end.
 The `docker` client tests run the same binary through a symlink named
-docker, against the agent's --docker-socket in a temp dir.
+docker, against the agent's --docker-socket in a temp dir. The
+`layer-tar` tests run it on a tree in a temp dir; the parts that need
+mknod, trusted.* xattrs or bind mounts are skipped (with the reason) where
+the machine refuses them.
 """
 import fcntl
+import io
 import os
 import random
 import re
 import select
 import shutil
 import socket
+import stat
 import struct
 import subprocess
 import sys
 import signal
+import tarfile
 import tempfile
 import termios
 import time
@@ -262,6 +268,7 @@ def main():
         t.check("no mounts left under the temp dir", not left, left)
         shutil.rmtree(tmp, ignore_errors=True)
     tty_channel_test(t, agent_path)
+    layer_tar_tests(t, agent_path)
     print("# %.1f s" % (time.monotonic() - t0))
     print(t.summary())
     sys.exit(1 if t.failed else 0)
@@ -603,6 +610,351 @@ def run_tests(t, a, tmp):
 
     ok = a.ping(0x701)
     t.check("ACK counts every byte sent", ok and a.last_ack == a.sent % (1 << 32), (a.last_ack, a.sent))
+
+
+# --- `berth-agent layer-tar DIR`: an OCI layer from an overlay upper dir ---
+
+ZERO_BLOCK = b"\0" * 512
+
+
+def parse_pax(body):
+    """PAX records: {key: value bytes}; raises ValueError on a bad record."""
+    recs, off = {}, 0
+    while off < len(body):
+        sp = body.index(b" ", off)
+        n = int(body[off:sp])
+        rec = body[sp + 1:off + n]
+        if n <= 0 or off + n > len(body) or not rec.endswith(b"\n") or b"=" not in rec:
+            raise ValueError("bad PAX record at %d: %r" % (off, body[off:off + 60]))
+        k, v = rec[:-1].split(b"=", 1)
+        recs[k.decode()] = v
+        off += n
+    return recs
+
+
+def raw_tar_entries(data):
+    """The entries of a tar stream read straight from its 512-byte blocks:
+    [{"name", "type", "pax", "body"}], PAX 'x' headers applied to the entry
+    after them. Raises ValueError on any framing fault: checksum (and its
+    "%06o\\0 " form), ustar magic and version, non-empty uname/gname, non-zero
+    padding, a stream that does not end in exactly two zero blocks."""
+    off, out, pax = 0, [], None
+    if len(data) % 512:
+        raise ValueError("length %d is not a multiple of 512" % len(data))
+    while True:
+        blk = data[off:off + 512]
+        if len(blk) < 512:
+            raise ValueError("no end-of-archive blocks")
+        if blk == ZERO_BLOCK:
+            if pax is not None:
+                raise ValueError("PAX header before the end")
+            if data[off:] != ZERO_BLOCK * 2:
+                raise ValueError("after the first zero block at %d: %d more bytes, not one zero block"
+                                 % (off, len(data) - off - 512))
+            return out
+        chk = sum(blk[:148]) + 8 * 32 + sum(blk[156:])
+        if blk[148:156] != b"%06o\0 " % chk:
+            raise ValueError("bad checksum at %d: %r, want %o" % (off, blk[148:156], chk))
+        if blk[257:265] != b"ustar\x0000":
+            raise ValueError("bad magic/version at %d: %r" % (off, blk[257:265]))
+        if blk[265:329].strip(b"\0") or blk[345:500].strip(b"\0"):
+            raise ValueError("uname/gname/prefix not empty at %d" % off)
+        typ = blk[156:157]
+        size = int(blk[124:135] or b"0", 8)
+        if typ != b"x" and pax and "size" in pax:
+            size = int(pax["size"])
+        end = off + 512 + size
+        padded = off + 512 + (size + 511) // 512 * 512
+        if padded > len(data) or data[end:padded].strip(b"\0"):
+            raise ValueError("entry at %d: data cut short or padding not zero" % off)
+        body = data[off + 512:end]
+        off = padded
+        if typ == b"x":
+            if pax is not None:
+                raise ValueError("two PAX headers in a row")
+            pax = parse_pax(body)
+            continue
+        name = pax.get("path") if pax and "path" in pax else blk[:100].rstrip(b"\0")
+        out.append({"name": name.decode("utf-8", "surrogateescape"), "type": typ.decode(),
+                    "pax": pax or {}, "body": body})
+        pax = None
+
+
+def layer_tar(agent_path, *args, stdout=subprocess.PIPE):
+    return subprocess.run([agent_path, "layer-tar"] + list(args), stdout=stdout,
+                          stderr=subprocess.PIPE, timeout=30)
+
+
+# A v2 file capability: cap_net_bind_service permitted, effective.
+CAP_XATTR = struct.pack("<IIIII", 0x02000001, 1 << 10, 0, 0, 0)
+
+
+def layer_tar_tree(up):
+    """The upper dir of the main layer-tar test; returns (what it needs
+    that this machine refused: {"mknod": reason, "xattr": reason}, the
+    random content of big.bin, the long names)."""
+    refused = {}
+    long_file = "long/" + "d" * 60 + "/" + "f" * 60 + ".txt"
+    long_dir = "long/" + "e" * 120
+    long_target = "/" + "t" * 150
+
+    def mk(rel, content=b"", mode=0o644):
+        full = os.path.join(up, rel)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "wb") as fh:
+            fh.write(content)
+        os.chmod(full, mode)
+        return full
+
+    for d in ("a/b", "bin", "etc", "run/secrets", "sbin", "tmp", "opq", "redir", "dev", long_dir):
+        os.makedirs(os.path.join(up, d), exist_ok=True)
+    big = random.Random(5).randbytes(200003)  # > 64 KiB (the agent's buffer), not a block multiple
+    os.utime(mk("big.bin", big), (1234567890, 1234567890))
+    mk("a/b/c.txt", b"nested\n")
+    os.symlink("../etc/passwd", os.path.join(up, "a/link"))
+    mk("a.txt", b"a.txt\n")  # after a/ and all under it: components compare, not whole paths
+    mk("bin/busybox", b"#!busybox\n", 0o755)
+    os.link(os.path.join(up, "bin/busybox"), os.path.join(up, "bin/sh"))
+    os.link(os.path.join(up, "bin/busybox"), os.path.join(up, "sbin/init"))
+    mk("bin/ping", b"ping\n", 0o755)
+    mk("bin/su", b"su\n", 0o4755)
+    mk("bin/wall", b"wall\n", 0o2755)
+    os.chmod(mk("caf\u00e9", b"utf-8 name\n"), 0o600)
+    mk("empty")
+    mk("etc/passwd", b"root:x:0:0::/root:/bin/sh\n")
+    mk("etc/hosts", b"127.0.0.1 localhost\n")  # excluded as /etc/hosts
+    mk("run/secrets/token", b"secret\n")  # excluded as ./run/secrets/
+    mk(long_file, b"long name\n")
+    os.symlink(long_target, os.path.join(up, "long/ltarget"))
+    os.utime(mk("old", b"old\n"), (-86400, -86400))
+    os.lchown(mk("owned", b"owned\n"), 1234, 5678)
+    os.lchown(mk("bigowner", b"big ids\n"), 3000000, 4000000)
+    mk("opq/kept", b"kept\n")
+    os.mkfifo(os.path.join(up, "run/fifo"), 0o600)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(os.path.join(up, "run/sock"))  # left out of the layer
+    sock.close()
+    os.chmod(os.path.join(up, "tmp"), 0o1777)
+    nodes = [("etc/gone", stat.S_IFCHR | 0o600, 0, 0), ("zz-deleted", stat.S_IFCHR | 0o600, 0, 0),
+             ("dev/null", stat.S_IFCHR | 0o666, 1, 3), ("dev/loop0", stat.S_IFBLK | 0o660, 7, 0)]
+    try:
+        for rel, mode, major, minor in nodes:
+            os.mknod(os.path.join(up, rel), mode, os.makedev(major, minor))
+            os.chmod(os.path.join(up, rel), mode & 0o777)  # mknod's mode went through the umask
+    except OSError as e:
+        refused["mknod"] = "cannot mknod in %s: %s" % (up, e.strerror)
+        for rel, _, _, _ in nodes:  # all or none, so the expected names are one of two lists
+            if os.path.lexists(os.path.join(up, rel)):
+                os.unlink(os.path.join(up, rel))
+    xattrs = [("opq", "trusted.overlay.opaque", b"y"), ("redir", "trusted.overlay.redirect", b"/elsewhere"),
+              ("bin/ping", "security.capability", CAP_XATTR)]
+    try:
+        for rel, name, value in xattrs:
+            os.setxattr(os.path.join(up, rel), name, value)
+    except OSError as e:
+        refused["xattr"] = "cannot set trusted.*/security.capability xattrs in %s: %s" % (up, e.strerror)
+        for rel, name, _ in xattrs:
+            try:
+                os.removexattr(os.path.join(up, rel), name)
+            except OSError:
+                pass
+    return refused, big, long_file, long_dir, long_target
+
+
+def layer_tar_tests(t, agent_path):
+    tmp = os.path.realpath(tempfile.mkdtemp(prefix="berth-layer-tar."))
+    try:
+        if os.geteuid() != 0:
+            t.skip("layer-tar: the tree of every kind of entry (chown, mknod, xattrs)", "not root")
+        else:
+            layer_tar_main_tests(t, agent_path, tmp)
+        layer_tar_error_tests(t, agent_path, tmp)
+    except Exception as e:
+        import traceback
+        traceback.print_exc()
+        t.check("layer-tar: harness ran to the end", False, repr(e))
+    finally:
+        left = unmount_under(tmp)
+        t.check("layer-tar: no mounts left under its temp dir", not left, left)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def layer_tar_main_tests(t, agent_path, tmp):
+    up = os.path.join(tmp, "up")
+    os.mkdir(up)
+    refused, big, long_file, long_dir, long_target = layer_tar_tree(up)
+    nodes, xattrs = "mknod" not in refused, "xattr" not in refused
+
+    r = layer_tar(agent_path, "--exclude", "/etc/hosts", "--exclude", "./run/secrets/", up)
+    out = r.stdout
+    t.check("layer-tar: exit 0, nothing on stderr", r.returncode == 0 and r.stderr == b"", (r.returncode, r.stderr))
+    try:
+        ents, framing = raw_tar_entries(out), None
+    except ValueError as e:
+        ents, framing = [], str(e)
+    t.check("layer-tar: raw framing: 512-byte blocks, checksums, ustar magic, no uname/gname, "
+            "zero padding, exactly two zero blocks at the end", framing is None and ents, framing)
+
+    # "?N" and "?X": only if this machine let the test make device nodes / set xattrs
+    want = ["?N.wh.zz-deleted", "a/", "a/b/", "a/b/c.txt", "a/link", "a.txt", "big.bin", "bigowner",
+            "bin/", "bin/busybox", "bin/ping", "bin/sh", "bin/su", "bin/wall", "caf\u00e9",
+            "dev/", "?Ndev/loop0", "?Ndev/null", "empty", "etc/", "?Netc/.wh.gone", "etc/passwd",
+            "long/", "long/" + "d" * 60 + "/", long_file, long_dir + "/", "long/ltarget", "old",
+            "opq/", "?Xopq/.wh..wh..opq", "opq/kept", "owned", "redir/", "run/", "run/fifo",
+            "sbin/", "sbin/init", "tmp/"]
+    want = [w[2:] if w.startswith("?") else w for w in want
+            if not w.startswith("?") or {"?N": nodes, "?X": xattrs}[w[:2]]]
+    names = [e["name"] for e in ents]
+    t.check("layer-tar: names relative, dirs with '/', sorted by component, whiteouts as .wh.NAME, "
+            "opaque marker after its dir; excluded paths and the socket left out", names == want,
+            [(i, a, b) for i, (a, b) in enumerate(zip(names + [None] * 99, want + [None] * 99)) if a != b][:5])
+
+    by = {e["name"]: e for e in ents}
+    paxed = {n: sorted(e["pax"]) for n, e in by.items() if e["pax"]}
+    want_pax = {long_file: ["path"], long_dir + "/": ["path"], "long/ltarget": ["linkpath"],
+                "bigowner": ["gid", "uid"], "old": ["mtime"]}
+    if xattrs:
+        want_pax["bin/ping"] = ["SCHILY.xattr.security.capability"]
+    t.check("layer-tar: PAX records exactly where ustar cannot hold a value (path, linkpath, uid, gid, mtime)",
+            paxed == want_pax, paxed)
+    t.check("layer-tar: PAX values", by.get(long_file, {}).get("pax", {}).get("path") == long_file.encode()
+            and by.get("long/ltarget", {}).get("pax", {}).get("linkpath") == long_target.encode()
+            and by.get("bigowner", {}).get("pax", {}).get("uid") == b"3000000"
+            and by.get("bigowner", {}).get("pax", {}).get("gid") == b"4000000"
+            and by.get("old", {}).get("pax", {}).get("mtime") == b"-86400", paxed)
+
+    try:
+        tf = tarfile.open(fileobj=io.BytesIO(out), mode="r:")
+        members = {m.name: m for m in tf.getmembers()}  # tarfile drops a dir's trailing "/"
+    except (tarfile.TarError, ValueError) as e:
+        tf, members = None, {}
+        t.check("layer-tar: Python's tarfile reads the stream", False, repr(e))
+
+    def m(name):
+        return members.get(name) or tarfile.TarInfo("<missing %s>" % name)
+
+    def content(name):
+        f = tf.extractfile(members[name]) if tf and name in members else None
+        return f.read() if f else None
+
+    t.check("layer-tar: tarfile reads every entry", len(members) == len(want) and tf is not None, sorted(members))
+    t.check("layer-tar: types", all(m(n).type == ty for n, ty in [
+        ("a", tarfile.DIRTYPE), ("a/b/c.txt", tarfile.REGTYPE), ("a/link", tarfile.SYMTYPE),
+        ("bin/sh", tarfile.LNKTYPE), ("sbin/init", tarfile.LNKTYPE), ("bin/busybox", tarfile.REGTYPE),
+        ("run/fifo", tarfile.FIFOTYPE), ("long/ltarget", tarfile.SYMTYPE), ("empty", tarfile.REGTYPE)]),
+        [(n, v.type) for n, v in members.items()])
+    t.check("layer-tar: modes incl. setuid/setgid/sticky", [m(n).mode for n in (
+        "bin/su", "bin/wall", "tmp", "bin/busybox", "etc", "run/fifo", "caf\u00e9", "a/link")] ==
+        [0o4755, 0o2755, 0o1777, 0o755, 0o755, 0o600, 0o600, 0o777],
+        {n: oct(v.mode) for n, v in members.items()})
+    t.check("layer-tar: uid/gid (PAX past the octal field), uname/gname empty",
+            (m("owned").uid, m("owned").gid, m("bigowner").uid, m("bigowner").gid, m("etc/passwd").uid) ==
+            (1234, 5678, 3000000, 4000000, 0) and all(v.uname == "" and v.gname == "" for v in members.values()),
+            [(n, v.uid, v.gid) for n, v in members.items()])
+    st = os.lstat(os.path.join(up, "etc/passwd"))
+    t.check("layer-tar: mtime in seconds (PAX when negative)",
+            (m("big.bin").mtime, m("old").mtime, m("etc/passwd").mtime) == (1234567890, -86400, int(st.st_mtime)),
+            (m("big.bin").mtime, m("old").mtime))
+    t.check("layer-tar: content of regular files (empty, > 64 KiB, long name, UTF-8 name)",
+            content("big.bin") == big and content("empty") == b"" and content(long_file) == b"long name\n"
+            and content("a/b/c.txt") == b"nested\n" and content("caf\u00e9") == b"utf-8 name\n"
+            and m("big.bin").size == len(big))
+    t.check("layer-tar: symlink targets as they are, hard links to the first path",
+            (m("a/link").linkname, m("long/ltarget").linkname, m("bin/sh").linkname, m("sbin/init").linkname,
+             m("bin/sh").size) == ("../etc/passwd", long_target, "bin/busybox", "bin/busybox", 0),
+            (m("a/link").linkname, m("bin/sh").linkname, m("sbin/init").linkname))
+
+    def empty_marker(name):
+        v = m(name)
+        return (v.type, v.size, v.mode, v.uid, v.gid, v.mtime) == (tarfile.REGTYPE, 0, 0, 0, 0, 0)
+
+    if nodes:
+        t.check("layer-tar: char 0:0 whiteouts: empty regular files .wh.NAME, mode 0, 0:0, mtime 0 (as containerd)",
+                empty_marker(".wh.zz-deleted") and empty_marker("etc/.wh.gone"),
+                [(v.name, v.type, v.mode, v.mtime) for v in members.values() if ".wh." in v.name])
+        t.check("layer-tar: char and block devices with major/minor",
+                (m("dev/null").type, m("dev/null").devmajor, m("dev/null").devminor, m("dev/null").mode,
+                 m("dev/loop0").type, m("dev/loop0").devmajor, m("dev/loop0").devminor) ==
+                (tarfile.CHRTYPE, 1, 3, 0o666, tarfile.BLKTYPE, 7, 0),
+                [(v.name, v.type, v.devmajor, v.devminor, oct(v.mode)) for v in members.values() if "dev/" in v.name])
+    else:
+        for name in ("layer-tar: char 0:0 whiteouts", "layer-tar: char and block devices"):
+            t.skip(name, refused["mknod"])
+    if xattrs:
+        t.check("layer-tar: opaque dir: its entry, then an empty DIR/.wh..wh..opq (mode 0, 0:0, mtime 0)",
+                empty_marker("opq/.wh..wh..opq") and m("opq").type == tarfile.DIRTYPE)
+        cap = m("bin/ping").pax_headers.get("SCHILY.xattr.security.capability", "")
+        t.check("layer-tar: security.capability as PAX SCHILY.xattr (binary value intact)",
+                by.get("bin/ping", {}).get("pax", {}).get("SCHILY.xattr.security.capability") == CAP_XATTR
+                and cap.encode("utf-8", "surrogateescape") == CAP_XATTR, cap)
+        t.check("layer-tar: other trusted.overlay.* xattrs leave no trace", b"trusted.overlay" not in out
+                and b"elsewhere" not in out and "redir/.wh..wh..opq" not in names)
+    else:
+        for name in ("layer-tar: opaque dir", "layer-tar: security.capability", "layer-tar: other trusted.overlay.*"):
+            t.skip(name, refused["xattr"])
+
+    r2 = layer_tar(agent_path, "--exclude", "/etc/hosts", "--exclude", "./run/secrets/", up)
+    t.check("layer-tar: the same tree gives the same bytes", r2.returncode == 0 and r2.stdout == out)
+    r3 = layer_tar(agent_path, "--exclude", "etc", "--exclude", "long//" + "d" * 60, up)
+    names3 = [e["name"] for e in raw_tar_entries(r3.stdout)] if r3.returncode == 0 else []
+    t.check("layer-tar: --exclude DIR leaves out all under it", names3 and not [
+        n for n in names3 if n.startswith("etc/") or n.startswith("long/d")] and "long/ltarget" in names3, names3)
+
+    # Stdout closed by the reader: no exit 0 with a cut stream.
+    p = subprocess.Popen([agent_path, "layer-tar", up], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.read(512)
+    p.stdout.close()
+    try:
+        rc = p.wait(10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = "hung"
+    p.stderr.close()
+    t.check("layer-tar: reader gone mid-stream: non-zero exit", rc != 0, rc)
+
+
+def layer_tar_error_tests(t, agent_path, tmp):
+    missing = os.path.join(tmp, "no-such-dir")
+    r = layer_tar(agent_path, missing)
+    t.check("layer-tar: missing DIR: exit 1, nothing on stdout, stderr names it",
+            r.returncode == 1 and r.stdout == b"" and missing.encode() in r.stderr
+            and b"No such file or directory" in r.stderr, (r.returncode, r.stderr))
+    r = layer_tar(agent_path)
+    r2 = layer_tar(agent_path, "--exclude", "../x", tmp)
+    r3 = layer_tar(agent_path, "--bogus", tmp)
+    t.check("layer-tar: usage errors exit 2 (no DIR, --exclude outside DIR, unknown option)",
+            (r.returncode, r2.returncode, r3.returncode) == (2, 2, 2) and b"usage" in r.stderr
+            and r.stdout == r2.stdout == r3.stdout == b"", (r.returncode, r2.returncode, r3.returncode))
+
+    # A file whose size does not hold while it is read: bind mounts of files
+    # whose stat size lies (procfs: 0, sysfs: 4096).
+    grow_src = "/proc/version"
+    shrink_src = None
+    for f in ("/sys/devices/system/cpu/online", "/sys/kernel/mm/transparent_hugepage/enabled",
+              "/sys/kernel/profiling"):
+        try:
+            if 0 < len(open(f, "rb").read()) < os.stat(f).st_size:
+                shrink_src = f
+                break
+        except OSError:
+            pass
+    for kind, src, word in (("grew", grow_src, b"grew"), ("shrank", shrink_src, b"shrank")):
+        name = "layer-tar: a file that %s while read: exit 1, stderr names it" % kind
+        d = os.path.join(tmp, kind)
+        os.makedirs(d)
+        target = os.path.join(d, "f")
+        with open(target, "w"):
+            pass
+        if src is None:
+            t.skip(name, "no sysfs file with a size larger than its content")
+            continue
+        mr = subprocess.run(["mount", "--bind", src, target], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if mr.returncode != 0:
+            t.skip(name, "cannot bind-mount %s: %s" % (src, mr.stdout.decode(errors="replace").strip()))
+            continue
+        r = layer_tar(agent_path, d)
+        subprocess.run(["umount", target])
+        t.check(name, r.returncode == 1 and word in r.stderr and target.encode() in r.stderr, (r.returncode, r.stderr))
 
 
 # --- `docker` in the guest: client sessions ---
