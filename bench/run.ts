@@ -8,6 +8,7 @@ import { benchGuest } from './guest.bench.js';
 import { benchBrowser } from './browser.bench.js';
 import { benchNetwork } from './network.bench.js';
 import { benchCli, cliRows } from './cli.bench.js';
+import { benchBuild } from './build.bench.js';
 import { fmtMs, type Summary } from './stats.js';
 
 const fmtRate = (s: Summary) => `${s.median.toFixed(1)} MB/s (min ${s.min.toFixed(1)}, max ${s.max.toFixed(1)}, n=${s.runs.length})`;
@@ -24,6 +25,7 @@ const engine = await benchEngine(runs);
 const images = await benchImages(runs);
 const guest = await benchGuest(runs);
 const network = await benchNetwork(runs);
+const build = process.env['BENCH_SKIP_BUILD'] ? undefined : await benchBuild(runs);
 
 const rows: Array<[string, string, string]> = [
   ['cold boot to agent-ready (Node)', fmtMs(engine.coldBootMs), 'target ≤ 1500 ms'],
@@ -50,6 +52,15 @@ const rows: Array<[string, string, string]> = [
   ['outbound: wget from a container to a host server', fmtMs(network.outboundRequestMs), ''],
   ['run --rm busybox true, default bridge / --network none', `${network.runBridgeMs.median.toFixed(0)} ms / ${network.runNoneMs.median.toFixed(0)} ms`, ''],
   ...guest.scaling.map((s) => [`run --rm with ${s.containers} containers running`, `${s.runMs} ms; host RSS ${s.hostRssMB} MB; guest avail ${s.guestAvailMB} MB`, ''] as [string, string, string]),
+  ...(build
+    ? ([
+        ['build: 5-step Dockerfile on busybox, --no-cache', fmtMs(build.fiveStepColdMs), ''],
+        ['build: the same, every step cached', fmtMs(build.fiveStepCachedMs), 'target ≤ 500 ms'],
+        [`build: COPY of a ${build.copyMB.toFixed(0)} MB context (whole build)`, fmtRate(build.copyMBps), 'target ≥ 20 MB/s'],
+        ['build: RUN writing 10 MB (layer commit included)', fmtMs(build.runWrite10Ms), ''],
+        ['  run --rm of the same command', fmtMs(build.runRmWrite10Ms), 'build − run ≤ 300 ms'],
+      ] as Array<[string, string, string]>)
+    : []),
   ...(cli ? cliRows(cli) : []),
   ...(browser
     ? ([
@@ -71,7 +82,7 @@ const results = {
   machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
   guest: { id: manifest.id, artifacts: manifest.artifacts },
   versions: { v86: (JSON.parse(readFileSync(new URL('../node_modules/v86/package.json', import.meta.url), 'utf8')) as { version: string }).version, packages: manifest.packages },
-  results: { ...engine, ...images, ...guest, network, ...(browser ? { browser } : {}), ...(cli ? { cli } : {}) },
+  results: { ...engine, ...images, ...guest, network, ...(build ? { build } : {}), ...(browser ? { browser } : {}), ...(cli ? { cli } : {}) },
 };
 writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify(results, null, 2) + '\n');
 console.log('\nwrote bench/results.json');

@@ -523,7 +523,7 @@ export class ImageService {
       Comment: c.history?.at(-1)?.comment ?? '',
       Created: c.created ?? '',
       DockerVersion: '',
-      Author: '',
+      Author: c.author ?? '',
       Config: {
         Env: c.config?.Env ?? [],
         Cmd: c.config?.Cmd ?? null,
@@ -534,6 +534,9 @@ export class ImageService {
         ExposedPorts: c.config?.ExposedPorts,
         Volumes: c.config?.Volumes ?? null,
         StopSignal: c.config?.StopSignal,
+        ...(c.config?.Healthcheck ? { Healthcheck: c.config.Healthcheck } : {}),
+        ...(c.config?.Shell ? { Shell: c.config.Shell } : {}),
+        OnBuild: c.config?.OnBuild ?? null,
       },
       Architecture: c.architecture,
       Os: c.os,

@@ -1,5 +1,6 @@
 import { packTar } from 'modern-tar';
 import { GUEST_PLATFORM } from '../../oci/platform.js';
+import { formatReference, parseReference } from '../../oci/reference.js';
 import type { ImageConfig } from '../../oci/types.js';
 import type { Engine } from '../engine.js';
 import type { ImageRecord, StoredImage } from '../image-service.js';
@@ -8,7 +9,7 @@ import { randomHexId } from '../names.js';
 import { resolveUser } from '../user.js';
 import { archiveEntries, download } from './add-sources.js';
 import { BuildCache } from './build-cache.js';
-import { CopyError, planCopy, type CopySource } from './copy.js';
+import { CopyError, planCopy, planMkdir, type CopySource } from './copy.js';
 import { BuildError } from './errors.js';
 import { BerthError } from '../errors.js';
 import { DockerfileParseError, parseDockerfile, parseGoDuration } from './dockerfile.js';
@@ -253,14 +254,20 @@ export class Builder {
   }
 
   private async baseImage(name: string, pull: boolean | undefined, step: string, line: number): Promise<ImageRecord> {
-    const metaId = this.vertex(`[internal] load metadata for ${name}`);
+    let full = name;
+    try {
+      full = formatReference(parseReference(name));
+    } catch {
+      // An invalid reference: the lookup below says so in Docker's words.
+    }
+    const metaId = this.vertex(`[internal] load metadata for ${full}`);
     try {
       const local = pull ? undefined : await this.engine.images.find(name);
       const image = local ?? (await this.engine.images.pull(name, (e) => {
         if (e.type === 'layer' && e.status === 'done') this.emit({ type: 'status', id: metaId, text: `${e.digest.slice(7, 19)} pulled` });
       }));
       this.emit({ type: 'done', id: metaId, cached: false });
-      const fromId = this.vertex(`${step} FROM ${name}`);
+      const fromId = this.vertex(`${step} FROM ${full}`);
       this.emit({ type: 'done', id: fromId, cached: !!local });
       return image;
     } catch (e) {
@@ -348,8 +355,7 @@ export class Builder {
             if (path === '/') return undefined;
             const user = defaults.User ? await this.userOf(state, defaults.User, releases) : { uid: 0, gid: 0 };
             return this.withTarget(state, releases, async (target) => {
-              const planned = await planCopy({ fs: ContextFs.empty(), keepOwners: false }, target, { sources: [], dest: `${path}/`, owner: user, now: nowSeconds() }).catch(mapCopyError);
-              return planned.entries;
+              return planMkdir(target, path, user, nowSeconds()).catch(mapCopyError);
             });
           });
           break;
@@ -369,8 +375,10 @@ export class Builder {
           // ARGs reach RUN as environment (ENV wins), and take part in its cache key, not in the image.
           const runEnv = [...args].filter(([k]) => !env.has(k)).map(([k, v]) => `${k}=${v}`);
           const network = inst.network ?? opts.network;
+          // BuildKit expands each field of a --mount value.
+          const mounts = inst.mounts.map((m) => m.split(',').map((f) => expandWord(f, lookup, file.escape)).join(','));
           const createdBy = `RUN ${runEnv.length ? `|${runEnv.length} ${runEnv.join(' ')} ` : ''}${argv.join(' ')} # buildkit`;
-          await this.layerStep(state, name, createdBy, where, opts, releases, ['RUN', JSON.stringify(argv), JSON.stringify(runEnv), network ?? '', JSON.stringify(inst.mounts)], async (vertex) => {
+          await this.layerStep(state, name, createdBy, where, opts, releases, ['RUN', JSON.stringify(argv), JSON.stringify(runEnv), network ?? '', JSON.stringify(mounts)], async (vertex) => {
             const image = this.asImage(state);
             const tar = await runStep(this.engine, image, {
               argv,
@@ -378,7 +386,7 @@ export class Builder {
               workdir: defaults.WorkingDir || '/',
               ...(defaults.User ? { user: defaults.User } : {}),
               ...(network ? { network } : {}),
-              mounts: inst.mounts,
+              mounts,
               ...(opts.signal ? { signal: opts.signal } : {}),
               onOutput: (data) => this.emit({ type: 'log', id: vertex, data }),
             });

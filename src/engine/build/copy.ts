@@ -191,6 +191,27 @@ export async function planCopy(source: CopySource, target: SourceFs, req: CopyRe
   return finish(pending.placed);
 }
 
+/**
+ * WORKDIR: the directory and its missing parents, made 0755 and owned by
+ * `owner`; no entries when it exists already (no layer, as mkdir -p changes
+ * nothing).
+ */
+export async function planMkdir(target: SourceFs, dir: string, owner: { uid: number; gid: number }, now: number): Promise<TarEntry[]> {
+  const real = realPath(target, dir);
+  const existing = target.lstat(real);
+  if (existing?.type === 'dir') return [];
+  const placed = new Map<string, Placed>();
+  const parts = splitPath(real);
+  for (let i = 1; i <= parts.length; i++) {
+    const p = joinPath(parts.slice(0, i));
+    const node = target.lstat(p);
+    if (node?.type === 'dir') placed.set(p, { node });
+    else if (!node) placed.set(p, { node: { type: 'dir', mode: 0o755, ...owner, size: 0, mtime: now } });
+    else throw new CopyError(`mkdir ${p}: not a directory`);
+  }
+  return (await finish(placed)).entries;
+}
+
 function isDir(fs: SourceFs, path: string): boolean {
   return fs.lstat(realPath(fs, path))?.type === 'dir';
 }

@@ -117,6 +117,7 @@ export async function runStep(engine: Engine, image: ImageRecord, o: RunStepOpti
   o.signal?.addEventListener('abort', abort);
   try {
     await engine.start(c.id, { onStdout: o.onOutput, onStderr: o.onOutput });
+    if (o.signal?.aborted) abort();
     const status = await c.wait();
     if (o.signal?.aborted) throw new BuildError('canceled');
     if (status.code !== 0) throw new BuildError(`process "${shown}" did not complete successfully: exit code: ${status.code}`);

@@ -125,22 +125,21 @@ export class ContextFs implements SourceFs {
     return ctx;
   }
 
-  /** A context without the paths `keep` refuses (relative, no leading `/`; .dockerignore). */
+  /**
+   * A context without the paths `keep` refuses (relative, no leading `/`;
+   * .dockerignore). A directory stays when it is kept itself or holds a kept
+   * path (an exception `!dir/file` under an excluded `dir`).
+   */
   filter(keep: (relPath: string) => boolean): ContextFs {
-    const out = new ContextFs();
-    for (const [path, node] of [...this.nodes].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      if (path === '/') continue;
-      const parent = joinPath(splitPath(path).slice(0, -1));
-      if (parent !== '/' && !out.nodes.has(parent)) continue; // under an excluded directory
-      if (keep(path.slice(1)) || (node.type === 'dir' && this.keepsSome(path, keep))) out.add(path, node);
+    const kept = new Set<string>();
+    for (const path of this.nodes.keys()) {
+      if (path === '/' || !keep(path.slice(1))) continue;
+      const parts = splitPath(path);
+      for (let i = parts.length; i > 0 && !kept.has(joinPath(parts.slice(0, i))); i--) kept.add(joinPath(parts.slice(0, i)));
     }
+    const out = new ContextFs();
+    for (const path of [...kept].sort()) out.add(path, this.nodes.get(path)!);
     return out;
-  }
-
-  /** Whether anything under a directory is kept (an exception `!dir/file` re-includes it). */
-  private keepsSome(dir: string, keep: (relPath: string) => boolean): boolean {
-    for (const p of this.nodes.keys()) if (p.startsWith(`${dir}/`) && keep(p.slice(1))) return true;
-    return false;
   }
 
   /** Adds a node (a file made from a heredoc, a downloaded file); parents are made as needed. */

@@ -141,7 +141,7 @@ export async function build(ctx: CommandContext): Promise<number> {
 
 /** BuildKit's excerpt of the Dockerfile around the failed instruction (its lines marked `>>>`). */
 function excerpt(name: string, text: string, line: number, count: number): string {
-  const all = text.split(/\r?\n/);
+  const all = text.replace(/\r?\n$/, '').split(/\r?\n/);
   const from = Math.max(1, line - 2);
   const to = Math.min(all.length, line + count - 1 + 2);
   const width = String(to).length;

@@ -7,6 +7,7 @@ import * as S from './system-cmd.js';
 import * as FC from './files-cmd.js';
 import * as N from './networks-cmd.js';
 import * as B from './build-cmd.js';
+import { BuildCache } from '../build/build-cache.js';
 import { humanSize, table } from './format.js';
 import type { ClientFiles, CommandIO } from './io.js';
 import { CommandContext } from './context.js';
@@ -295,11 +296,13 @@ async function systemDf(ctx: CommandContext): Promise<number> {
   const size = images.reduce((n, i) => n + i.size, 0);
   const reclaim = images.filter((i) => !used.has(i.id)).reduce((n, i) => n + i.size, 0);
   const list = ctx.engine.list();
+  const cache = await new BuildCache(ctx.engine.images.meta, ctx.engine.images).size();
   ctx.io.stdout(
     table(['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'], [
       ['Images', String(images.length), String(used.size), humanSize(size), humanSize(reclaim)],
       ['Containers', String(list.length), String(list.filter((c) => c.state === 'running').length), '0B', '0B'],
       ['Local Volumes', String(ctx.engine.volumes.list().length), '0', '0B', '0B'],
+      ['Build Cache', String(cache.entries), '0', humanSize(cache.bytes), humanSize(cache.bytes)],
     ]),
   );
   return 0;

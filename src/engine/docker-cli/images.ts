@@ -1,3 +1,4 @@
+import { inspectOutput } from './go-template.js';
 import { familiarName, familiarString, formatReference, isNameOnly, parseReference } from '../../oci/reference.js';
 import { BerthError, notFound, isBerthError } from '../errors.js';
 import type { ImageRecord, PullEvent, PushEvent } from '../image-service.js';
@@ -151,7 +152,7 @@ export async function imageInspect(ctx: CommandContext): Promise<number> {
       code = 1;
     }
   }
-  ctx.io.stdout(`${JSON.stringify(out, null, 4)}\n`);
+  ctx.io.stdout(inspectOutput(out, ctx.flags.string('format')));
   return code;
 }
 
