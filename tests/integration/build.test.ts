@@ -267,3 +267,89 @@ COPY . /ctx/
     expect(await guestSh(engine, 'ls /run/berth/containers; crun list -q')).toBe('');
   });
 });
+
+describe('what builds are for next', () => {
+  it('ONBUILD triggers run in a child build; HEALTHCHECK, STOPSIGNAL, VOLUME, SHELL are stored', async () => {
+    const base = await berth(folder({
+      Dockerfile: `FROM busybox
+ONBUILD COPY marker.txt /from-child/
+ONBUILD RUN echo triggered > /triggered
+HEALTHCHECK --interval=30s --timeout=3s --retries=2 CMD wget -q -O- http://localhost/ || exit 1
+STOPSIGNAL SIGQUIT
+VOLUME /data
+SHELL ["/bin/sh", "-ec"]
+`,
+    }), ['build', '-q', '-t', 'onbuild-base:1', '.']);
+    expect(base.err).toBe('');
+    const cfg = JSON.parse((await berth('/', ['image', 'inspect', '--format', '{{json .Config}}', 'onbuild-base:1'])).out);
+    expect(cfg).toMatchObject({
+      OnBuild: ['COPY marker.txt /from-child/', 'RUN echo triggered > /triggered'],
+      Healthcheck: { Test: ['CMD-SHELL', 'wget -q -O- http://localhost/ || exit 1'], Interval: 30e9, Timeout: 3e9, Retries: 2 },
+      StopSignal: 'SIGQUIT',
+      Volumes: { '/data': {} },
+      Shell: ['/bin/sh', '-ec'],
+    });
+    const child = await berth(folder({ Dockerfile: 'FROM onbuild-base:1\nCMD ["cat", "/from-child/marker.txt", "/triggered"]\n', 'marker.txt': 'marker\n' }), ['build', '-q', '-t', 'onbuild-child:1', '.']);
+    expect(child.err).toBe('');
+    expect((await run('onbuild-child:1')).out).toBe('marker\ntriggered\n');
+    // Triggers run once: the child passes none on.
+    expect((await berth('/', ['image', 'inspect', '--format', '{{json .Config.OnBuild}}', 'onbuild-child:1'])).out.trim()).toBe('null');
+  });
+
+  it('RUN --mount=type=cache keeps its folder between builds and out of the image', async () => {
+    const dir = folder({ Dockerfile: 'FROM busybox\nARG N\nRUN --mount=type=cache,target=/cache echo "$N" >> /cache/runs && cat /cache/runs > /seen\n' });
+    expect((await berth(dir, ['build', '-q', '--build-arg', 'N=1', '-t', 'cachemount:1', '.'])).code).toBe(0);
+    expect((await berth(dir, ['build', '-q', '--build-arg', 'N=2', '-t', 'cachemount:2', '.'])).code).toBe(0);
+    expect((await run('cachemount:2', 'sh', '-c', 'cat /seen; test -e /cache && echo present || echo absent')).out).toBe('1\n2\nabsent\n');
+  });
+
+  it('commit makes an image of a container\'s changes with --change and -m', async () => {
+    expect((await berth('/', ['run', '--name', 'to-commit', 'busybox', 'sh', '-c', 'echo changed > /changed.txt && rm /bin/vi'])).code).toBe(0);
+    const c = await berth('/', ['commit', '-m', 'my change', '-c', 'CMD ["cat", "/changed.txt"]', '-c', 'ENV MODE=committed', 'to-commit', 'committed:1']);
+    expect(c.err).toBe('');
+    expect(c.out).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+    expect((await run('committed:1')).out).toBe('changed\n');
+    expect((await run('committed:1', 'sh', '-c', 'echo $MODE; ls /bin/vi 2>&1 || true')).out).toMatch(/^committed\n.*No such file/);
+    expect((await berth('/', ['history', '--format', '{{.Comment}}', 'committed:1'])).out.split('\n')[0]).toBe('my change');
+    expect((await berth('/', ['rm', 'to-commit'])).code).toBe(0);
+    const bad = await berth('/', ['commit', '-c', 'RUN echo no', 'busybox']);
+    expect(bad.code).toBe(1);
+  });
+
+  it('push of a built image to a registry with token auth, then pull by digest into an empty store: the same digest', async () => {
+    const { startRegistry } = await import('../fixtures/registry.js');
+    const { ImageService } = await import('../../src/engine/image-service.js');
+    const { RegistryClient } = await import('../../src/oci/registry-client.js');
+    const { MemoryContentStore, MemoryMetadataStore } = await import('../../src/store/memory/memory-store.js');
+    const registry = await startRegistry({ auth: 'token' });
+    try {
+      const dir = folder({ Dockerfile: 'FROM busybox\nCOPY app.txt /\nRUN echo ran > /ran\nCMD ["cat", "/app.txt", "/ran"]\n', 'app.txt': 'pushed\n' });
+      const ref = `${registry.host}/me/hello:1`;
+      expect((await berth(dir, ['build', '-q', '-t', ref, '.'])).code).toBe(0);
+      expect((await berth('/', ['login', '-u', registry.username, '--password-stdin', registry.host], { stdin: new TextEncoder().encode(registry.password) })).code).toBe(0);
+      const p = await berth('/', ['push', ref]);
+      expect(p.err).toBe('');
+      const digest = /1: digest: (sha256:[0-9a-f]{64}) size: \d+/.exec(p.out)?.[1];
+      expect(digest).toBeDefined();
+      const creds = { username: registry.username, password: registry.password };
+      const empty = new ImageService(new MemoryContentStore(), new MemoryMetadataStore(), new RegistryClient({ credentials: () => creds }));
+      const pulled = await empty.pull(`${registry.host}/me/hello@${digest}`);
+      expect(pulled.manifestDigest).toBe(digest);
+      const local = await engine.images.resolve(ref);
+      expect(pulled.id).toBe(local.id);
+      expect(pulled.layers.map((l) => l.digest)).toEqual(local.layers.map((l) => l.digest));
+    } finally {
+      await registry.stop();
+    }
+  });
+
+  it('on a terminal the progress is BuildKit\'s redrawn view', async () => {
+    let err = '';
+    const io = new ClientIO({ stdout: () => {}, stderr: (d) => (err += new TextDecoder().decode(d)), setRaw: () => {} }, folder({ Dockerfile: 'FROM busybox\nRUN echo line-one && echo line-two\n' }), {}, { rows: 24, cols: 100 }, true);
+    io.pushStdinEnd();
+    expect(await runDockerCommand(engine, ['build', '--no-cache', '.'], io, nodeClientFiles)).toBe(0);
+    expect(err).toMatch(/\[\+\] Building \d+\.\d+s \(\d+\/\d+\) FINISHED/);
+    expect(err).toMatch(/ => \[2\/2\] RUN echo line-one && echo line-two +\d+\.\ds/);
+    expect(err).toMatch(/\x1b\[\d+A/);
+  });
+});

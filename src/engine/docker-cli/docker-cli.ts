@@ -78,7 +78,10 @@ const COMMANDS: Command[] = [
   { name: 'images', usage: '[OPTIONS] [REPOSITORY[:TAG]]', description: 'List images', maxArgs: 1, flags: [{ ...F.all, description: 'Show all images (default hides intermediate images)' }, { ...F.quiet, description: 'Only show image IDs' }, { long: 'no-trunc', type: 'bool', description: "Don't truncate output" }, { long: 'digests', type: 'bool', description: 'Show digests' }, F.format], run: I.images },
   { name: 'rmi', usage: '[OPTIONS] IMAGE [IMAGE...]', description: 'Remove one or more images', minArgs: 1, flags: [{ ...F.force, description: 'Force removal of the image' }], run: I.rmi },
   { name: 'tag', usage: 'SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]', description: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE', minArgs: 2, maxArgs: 2, flags: [], run: I.tag },
-  { name: 'history', usage: '[OPTIONS] IMAGE', description: 'Show the history of an image', minArgs: 1, maxArgs: 1, flags: [], run: I.history },
+  { name: 'history', usage: '[OPTIONS] IMAGE', description: 'Show the history of an image', minArgs: 1, maxArgs: 1, flags: [
+    { long: 'human', short: 'H', type: 'string', description: 'Print sizes and dates in human readable format', default: 'true' },
+    { long: 'no-trunc', type: 'bool', description: "Don't truncate output" },
+    { ...F.quiet, description: 'Only show image IDs' }, F.format], run: I.history },
   { name: 'save', usage: '[OPTIONS] IMAGE [IMAGE...]', description: 'Save one or more images to a tar archive (streamed to STDOUT by default)', minArgs: 1, flags: [{ long: 'output', short: 'o', type: 'string', description: 'Write to a file, instead of STDOUT' }], run: I.save },
   { name: 'load', usage: '[OPTIONS]', description: 'Load an image from a tar archive or STDIN', maxArgs: 0, flags: [{ long: 'input', short: 'i', type: 'string', description: 'Read from tar archive file, instead of STDIN' }, { long: 'quiet', short: 'q', type: 'bool', description: 'Suppress the load output' }], run: I.load },
   { name: 'login', usage: '[OPTIONS] [SERVER]', description: 'Log in to a registry (credentials are kept in the engine\'s store)', maxArgs: 1, flags: [

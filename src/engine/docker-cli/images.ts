@@ -1,10 +1,9 @@
-import { inspectOutput } from './go-template.js';
 import { familiarName, familiarString, formatReference, isNameOnly, parseReference } from '../../oci/reference.js';
 import { BerthError, notFound, isBerthError } from '../errors.js';
 import type { ImageRecord, PullEvent, PushEvent } from '../image-service.js';
 import { ago, humanSize, table } from './format.js';
 import { LayerProgress } from './progress.js';
-import { formatRows } from './go-template.js';
+import { formatRows, inspectOutput } from './go-template.js';
 import { readAllStdin } from './io.js';
 import type { CommandContext } from './context.js';
 import { loadImageArchive, saveImageArchive } from '../image-archive.js';
@@ -159,13 +158,32 @@ export async function imageInspect(ctx: CommandContext): Promise<number> {
 export async function history(ctx: CommandContext): Promise<number> {
   const img = await ctx.engine.images.find(ctx.args[0]!);
   if (!img) throw notFound(`No such image: ${ctx.args[0]}`);
+  const noTrunc = ctx.flags.bool('no-trunc');
+  const human = ctx.flags.string('human') !== 'false';
   const hist = [...(img.config.history ?? [])].reverse();
   let layer = img.layers.length - 1;
   const rows = hist.map((h, i) => {
     const size = h.empty_layer ? 0 : (img.layers[layer--]?.size ?? 0);
-    return [i === 0 ? short(img.id) : '<missing>', ago(h.created) || 'N/A', (h.created_by ?? '').slice(0, 45), humanSize(size), h.comment ?? ''];
+    const createdBy = h.created_by ?? '';
+    return {
+      ID: i === 0 ? (noTrunc ? img.id : short(img.id)) : '<missing>',
+      CreatedSince: ago(h.created) || 'N/A',
+      CreatedAt: h.created ?? '',
+      CreatedBy: noTrunc || createdBy.length <= 45 ? createdBy : `${createdBy.slice(0, 44)}…`,
+      Size: human ? humanSize(size) : String(size),
+      Comment: h.comment ?? '',
+    };
   });
-  ctx.io.stdout(table(['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], rows));
+  if (ctx.flags.bool('quiet')) {
+    ctx.io.stdout(rows.map((r) => `${r.ID}\n`).join(''));
+    return 0;
+  }
+  const format = ctx.flags.string('format');
+  if (format) {
+    ctx.io.stdout(formatRows(format, rows, { ID: 'IMAGE', CreatedSince: 'CREATED', CreatedBy: 'CREATED BY' }));
+    return 0;
+  }
+  ctx.io.stdout(table(['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], rows.map((r) => [r.ID, r.CreatedSince, r.CreatedBy, r.Size, r.Comment])));
   return 0;
 }
 
