@@ -254,6 +254,19 @@ COPY . /ctx/
     const unknown = await berth(folder({ Dockerfile: 'FROM busybox\nFOO bar\n' }), ['build', '.']);
     expect(unknown.code).toBe(1);
     expect(unknown.err).toMatch(/unknown instruction: FOO/i);
+
+    const ignore = await berth(folder({ Dockerfile: 'FROM busybox\n', '.dockerignore': 'ok\n[unclosed\n' }), ['build', '.']);
+    expect(ignore.code).toBe(1);
+    expect(ignore.err).toMatch(/ERROR: failed to solve: .dockerignore line 2: syntax error in pattern/);
+
+    const self = await berth(folder({ Dockerfile: 'FROM busybox AS a\nFROM a AS b\nCOPY --from=b /x /x\n' }), ['build', '.']);
+    expect(self.code).toBe(1);
+    expect(self.err).toMatch(/circular dependency detected on stage: b/);
+
+    const platform = await berth(folder({ Dockerfile: 'FROM --platform=linux/amd64 busybox\n' }), ['build', '.']);
+    expect(platform.code).toBe(1);
+    expect(platform.err).toMatch(/linux\/amd64: berth runs linux\/386 images only/);
+    expect((await berth('/', ['ps', '-aq'])).out).toBe('');
   });
 
   it('Ctrl-C during a RUN: no image, the build container gone', async () => {
@@ -269,6 +282,28 @@ COPY . /ctx/
 });
 
 describe('what builds are for next', () => {
+  it('ADD of a URL downloads the file (0600, named after the URL) and checks --checksum', async () => {
+    const { createServer } = await import('node:http');
+    const server = createServer((req, res) => {
+      if (req.url === '/files/tool.sh') res.writeHead(200, { 'Last-Modified': 'Wed, 21 Oct 2015 07:28:00 GMT' }).end('echo downloaded\n');
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const ok = await berth(folder({ Dockerfile: `FROM busybox\nADD ${url}/files/tool.sh /opt/\n` }), ['build', '-q', '-t', 'addurl:1', '.']);
+      expect(ok.err).toBe('');
+      expect((await run('addurl:1', 'sh', '-c', 'stat -c "%a %Y" /opt/tool.sh; sh /opt/tool.sh')).out).toBe('600 1445412480\ndownloaded\n');
+      const bad = await berth(folder({ Dockerfile: `FROM busybox\nADD --checksum=sha256:${'0'.repeat(64)} ${url}/files/tool.sh /opt/\n` }), ['build', '.']);
+      expect(bad.code).toBe(1);
+      expect(bad.err).toMatch(/digest mismatch/);
+      const missing = await berth(folder({ Dockerfile: `FROM busybox\nADD ${url}/nothing /opt/\n` }), ['build', '.']);
+      expect(missing.err).toMatch(/invalid response status 404/);
+    } finally {
+      server.close();
+    }
+  });
+
   it('ONBUILD triggers run in a child build; HEALTHCHECK, STOPSIGNAL, VOLUME, SHELL are stored', async () => {
     const base = await berth(folder({
       Dockerfile: `FROM busybox
