@@ -14,14 +14,45 @@ afterAll(() => {
   berth(['daemon', 'stop']);
 });
 
-function berth(args: string[], env: Record<string, string> = {}) {
+function berth(args: string[], env: Record<string, string> = {}, opts: { cwd?: string; input?: string } = {}) {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     encoding: 'utf8',
+    ...opts,
     env: { ...process.env, BERTH_CACHE: CACHE, BERTH_STORE: undefined, ...env } as NodeJS.ProcessEnv,
     timeout: 120_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+describe('berth build', () => {
+  it('builds a folder as the README types it, a Dockerfile from stdin, and a context tar from stdin', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-cli-build-'));
+    mkdirSync(join(dir, 'app'));
+    writeFileSync(join(dir, 'app', 'Dockerfile'), 'FROM busybox\nCOPY hello.txt /\nCMD ["cat", "/hello.txt"]\n');
+    writeFileSync(join(dir, 'app', 'hello.txt'), 'hello from a folder\n');
+    writeFileSync(join(dir, 'app', '.dockerignore'), 'other.Dockerfile\n');
+    writeFileSync(join(dir, 'app', 'other.Dockerfile'), 'FROM busybox\nCOPY hello.txt /other.txt\nCMD ["cat", "/other.txt"]\n');
+    const b = berth(['build', '-t', 'cli-hello:1', './app'], {}, { cwd: dir });
+    expect(b.stderr).toMatch(/naming to docker.io\/library\/cli-hello:1 done/);
+    expect(b.code).toBe(0);
+    expect(berth(['run', '--rm', 'cli-hello:1']).stdout).toBe('hello from a folder\n');
+
+    const piped = berth(['build', '-q', '-t', 'cli-piped:1', '-'], {}, { cwd: dir, input: 'FROM busybox\nRUN echo piped > /p\nCMD ["cat", "/p"]\n' });
+    expect(piped.stderr).toBe('');
+    expect(piped.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+    expect(berth(['run', '--rm', 'cli-piped:1']).stdout).toBe('piped\n');
+
+    const tar = spawnSync('tar', ['-cf', '-', '-C', join(dir, 'app'), '.']).stdout;
+    const fromTar = spawnSync(process.execPath, [BIN, 'build', '-q', '-f', 'other.Dockerfile', '-t', 'cli-tar:1', '-'], {
+      input: tar,
+      env: { ...process.env, BERTH_CACHE: CACHE, BERTH_STORE: undefined } as NodeJS.ProcessEnv,
+      timeout: 120_000,
+    });
+    expect(fromTar.stderr.toString()).toBe('');
+    expect(fromTar.status).toBe(0);
+    expect(berth(['run', '--rm', 'cli-tar:1']).stdout).toBe('hello from a folder\n');
+  });
+});
 
 describe('berth run', () => {
   it('prints hello, PID 1 and the container hostname, and exits 0', () => {
