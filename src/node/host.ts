@@ -1,8 +1,18 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import { ImageService } from '../engine/image-service.js';
 import { RegistryClient, type Credentials } from '../oci/registry-client.js';
 import { FolderContentStore, FolderMetadataStore } from '../store/folder/folder-store.js';
+
+const gzipAsync = promisify(gzip);
+
+/** Layers made here (builds, commits) are gzipped by zlib in libuv's thread pool. */
+async function zlibGzip(data: Uint8Array): Promise<Uint8Array> {
+  const out = await gzipAsync(data);
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
 
 /** Where Berth keeps its state in Node: `$BERTH_CACHE`, default ~/.cache/berth. */
 export function cacheDir(): string {
@@ -41,5 +51,5 @@ export function openImageService(opts: ImageServiceOptions = {}): ImageService {
     mirrors: opts.mirrors ?? registryMirrors(),
     ...(opts.credentials ? { credentials: opts.credentials } : {}),
   });
-  return new ImageService(new FolderContentStore(dir), new FolderMetadataStore(dir), registry);
+  return new ImageService(new FolderContentStore(dir), new FolderMetadataStore(dir), registry, zlibGzip);
 }

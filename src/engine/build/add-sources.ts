@@ -1,5 +1,5 @@
 import { Decompress } from 'fzstd';
-import { createTarDecoder } from 'modern-tar';
+import { unpackTar } from 'modern-tar';
 import { sha256Hex } from '../../oci/digest.js';
 import type { ArchiveEntry } from './copy.js';
 import { CopyError } from './copy.js';
@@ -57,28 +57,21 @@ export async function archiveEntries(data: Uint8Array): Promise<ArchiveEntry[] |
   if (!looksLikeTar(tar)) return undefined;
   const out: ArchiveEntry[] = [];
   const links: Array<[string, string]> = [];
+  let entries;
   try {
-    for await (const entry of new Blob([tar as BlobPart]).stream().pipeThrough(createTarDecoder({ strict: true }))) {
-      const h = entry.header;
-      const path = joinPath(splitPath(h.name));
-      const type = h.type ?? 'file';
-      const node = { mode: (h.mode ?? 0o644) & 0o7777, uid: h.uid ?? 0, gid: h.gid ?? 0, size: 0, mtime: Math.floor((h.mtime?.getTime() ?? 0) / 1000) };
-      if (path === '/') {
-        await entry.body.cancel();
-        continue;
-      }
-      if (type === 'file') {
-        const body = new Uint8Array(await new Response(entry.body).arrayBuffer());
-        out.push({ path, node: { ...node, type: 'file', size: body.length }, data: body });
-        continue;
-      }
-      await entry.body.cancel();
-      if (type === 'directory') out.push({ path, node: { ...node, type: 'dir' } });
-      else if (type === 'symlink') out.push({ path, node: { ...node, type: 'symlink', linkname: h.linkname ?? '' } });
-      else if (type === 'link') links.push([path, joinPath(splitPath(h.linkname ?? ''))]);
-    }
+    entries = await unpackTar(tar, { strict: true });
   } catch (e) {
     throw new CopyError(`the archive could not be unpacked: ${(e as Error).message}`);
+  }
+  for (const { header: h, data } of entries) {
+    const path = joinPath(splitPath(h.name));
+    const type = h.type ?? 'file';
+    const node = { mode: (h.mode ?? 0o644) & 0o7777, uid: h.uid ?? 0, gid: h.gid ?? 0, size: 0, mtime: Math.floor((h.mtime?.getTime() ?? 0) / 1000) };
+    if (path === '/') continue;
+    if (type === 'file') out.push({ path, node: { ...node, type: 'file', size: data?.length ?? 0 }, data: data ?? new Uint8Array(0) });
+    else if (type === 'directory') out.push({ path, node: { ...node, type: 'dir' } });
+    else if (type === 'symlink') out.push({ path, node: { ...node, type: 'symlink', linkname: h.linkname ?? '' } });
+    else if (type === 'link') links.push([path, joinPath(splitPath(h.linkname ?? ''))]);
   }
   for (const [path, target] of links) {
     const t = out.find((e) => e.path === target);

@@ -1,7 +1,7 @@
 import { packTar } from 'modern-tar';
 import { GUEST_PLATFORM } from '../../oci/platform.js';
 import { formatReference, parseReference } from '../../oci/reference.js';
-import type { ImageConfig } from '../../oci/types.js';
+import { MediaType, type ImageConfig } from '../../oci/types.js';
 import type { Engine } from '../engine.js';
 import type { ImageRecord, StoredImage } from '../image-service.js';
 import { LayerTrees } from '../layer-trees.js';
@@ -90,6 +90,26 @@ const PLATFORM_ARGS: Record<string, string> = {
 };
 /** Build args Docker accepts without an ARG (and keeps out of the image's history). */
 const PROXY_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
+
+/**
+ * The layer of a step that changed no file (a WORKDIR whose directory is
+ * there, a RUN that writes nothing): BuildKit keeps it, as a layer with a
+ * history entry that is not `empty_layer` (since v0.10, moby/buildkit
+ * d67243ed; before, its exporter dropped such layers). It is an empty tar
+ * (its two end blocks) gzipped by Go: 32 bytes every registry has, stored
+ * here byte for byte.
+ */
+const EMPTY_LAYER = {
+  digest: 'sha256:4f4fb700ef54461cfa02571ae0db9a0dc1e0cdb5577484a6d75e68dc38e8acc1',
+  diffId: 'sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef',
+  gzip: new Uint8Array([31, 139, 8, 0, 0, 0, 0, 0, 0, 255, 98, 24, 5, 163, 96, 20, 140, 88, 0, 8, 0, 0, 255, 255, 46, 175, 181, 239, 0, 4, 0, 0]),
+};
+/**
+ * Part of every step's cache key; bumped when what a cached step holds
+ * changes meaning, so entries of the old rule are not replayed. 2: a step
+ * that changes no file has an (empty) layer.
+ */
+const CACHE_RULES = '2';
 
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -415,7 +435,9 @@ export class Builder {
 
   /**
    * A step that may change files: its result from the cache, or `make()`'s
-   * tar (entries or bytes; none for no change) stored as a layer.
+   * tar (entries or bytes) stored as a layer, an empty one (EMPTY_LAYER) if
+   * nothing changed; `make()` answers undefined for a step that makes no
+   * layer at all (BuildKit's `WORKDIR /`).
    */
   private async layerStep(
     state: State,
@@ -427,7 +449,7 @@ export class Builder {
     keyParts: string[],
     make: (vertex: number) => Promise<Uint8Array | Parameters<typeof packTar>[0] | undefined>,
   ): Promise<void> {
-    const key = await BuildCache.key(state.key, ...keyParts);
+    const key = await BuildCache.key(state.key, CACHE_RULES, ...keyParts);
     const id = this.vertex(name);
     const cached = opts.noCache ? undefined : await this.cache.get(key);
     if (cached) {
@@ -444,9 +466,11 @@ export class Builder {
       this.emit({ type: 'error', id, message });
       throw new BuildError(`failed to solve: ${message}`, { name, ...where });
     }
-    const tar = made === undefined ? undefined : made instanceof Uint8Array ? made : made.length ? await packTar(made) : undefined;
+    const tar = made === undefined ? undefined : made instanceof Uint8Array ? made : made.length ? await packTar(made) : new Uint8Array();
     let layer: LayerEntry | undefined;
-    if (tar && !isEmptyTar(tar)) {
+    if (tar && isEmptyTar(tar)) {
+      layer = await this.emptyLayer(releases);
+    } else if (tar) {
       const written = await writeLayer(this.engine.images, tar);
       releases.push(written.release);
       layer = written.layer;
@@ -456,6 +480,14 @@ export class Builder {
     await this.cache.set(key, { ...(layer ? { layer } : {}), history });
     state.key = key;
     this.emit({ type: 'done', id, cached: false });
+  }
+
+  /** Stores EMPTY_LAYER (held until the build ends, as writeLayer's layers are). */
+  private async emptyLayer(releases: Array<() => void>): Promise<LayerEntry> {
+    const images = this.engine.images;
+    releases.push(await images.lease([EMPTY_LAYER.digest]));
+    await images.storeBlob(EMPTY_LAYER.gzip, MediaType.OciLayerGzip);
+    return { digest: EMPTY_LAYER.digest, size: EMPTY_LAYER.gzip.length, mediaType: MediaType.OciLayerGzip, diffId: EMPTY_LAYER.diffId };
   }
 
   private apply(state: State, layer: LayerEntry | undefined, history: History): void {

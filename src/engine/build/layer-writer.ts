@@ -11,11 +11,6 @@ export function isEmptyTar(tar: Uint8Array): boolean {
   return true;
 }
 
-async function gzip(data: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([data as BlobPart]).stream().pipeThrough(new CompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>);
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-
 /**
  * Stores a layer made here (a COPY, a RUN step's changes, `commit`): the tar's
  * sha256 is its diff_id, its gzip the blob. The caller holds `lease` (from
@@ -23,8 +18,9 @@ async function gzip(data: Uint8Array): Promise<Uint8Array> {
  * until an image or the build cache refers to it.
  */
 export async function writeLayer(images: ImageService, tar: Uint8Array): Promise<{ layer: LayerEntry; release: () => void }> {
-  const diffId = `sha256:${await sha256Hex(tar)}`;
-  const blob = await gzip(tar);
+  // The host's gzip may run off this thread: hash meanwhile.
+  const [diffHex, blob] = await Promise.all([sha256Hex(tar), images.gzip(tar)]);
+  const diffId = `sha256:${diffHex}`;
   const digest = `sha256:${await sha256Hex(blob)}`;
   const release = await images.lease([digest]);
   try {
