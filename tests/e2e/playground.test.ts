@@ -92,6 +92,12 @@ describe('the playground page in Chromium', () => {
     await waitScreen(0, /after-restore[\s\S]*berth:~# /);
     await page.screenshot({ path: join(SHOTS, 'playground-restored.png') });
 
+    // A Dockerfile written in the terminal, built with BuildKit's terminal view, run.
+    await page.keyboard.type(`clear; mkdir -p app && cd app && printf 'FROM busybox\\nRUN echo built-in-the-page > /b\\nCMD ["cat", "/b"]\\n' > Dockerfile && docker build -t page:1 . && docker run --rm page:1\n`);
+    await waitScreen(0, /FINISHED[\s\S]*built-in-the-page[\s\S]*berth:~\/app# /);
+    expect(await screen(0)).toMatch(/=> \[2\/2\] RUN echo built-in-the-page > \/b/);
+    await page.screenshot({ path: join(SHOTS, 'playground-build.png') });
+
     // A corrupt snapshot: a message and a cold boot, not a blank page.
     await page.evaluate(async () => {
       const db = await new Promise<IDBDatabase>((res, rej) => {
