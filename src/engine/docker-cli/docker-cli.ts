@@ -290,6 +290,9 @@ async function info(ctx: CommandContext): Promise<number> {
 async function systemPrune(ctx: CommandContext): Promise<number> {
   await C.containerPrune(ctx);
   await I.imagePrune(ctx);
+  // Docker's system prune takes the build cache too.
+  const { entries, reclaimed } = await new BuildCache(ctx.engine.images.meta, ctx.engine.images).prune();
+  if (entries) ctx.io.stdout(`Deleted build cache objects: ${entries}\nTotal reclaimed space: ${humanSize(reclaimed)}\n`);
   return 0;
 }
 
