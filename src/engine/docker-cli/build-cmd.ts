@@ -136,6 +136,8 @@ export async function build(ctx: CommandContext): Promise<number> {
     return 1;
   } finally {
     stopSignal();
+    // The trees of the steps' intermediate states live in the 9p tree, i.e. in memory: drop those no image holds.
+    await ctx.engine.layerTrees.prune().catch(() => {});
   }
 }
 
