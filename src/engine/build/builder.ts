@@ -358,7 +358,9 @@ export class Builder {
         case 'HEALTHCHECK':
         case 'ONBUILD': {
           try {
-            meta(applyMetadata(state.config, inst, cmd));
+            const createdBy = applyMetadata(state.config, inst, cmd);
+            // BuildKit's ONBUILD only adds the trigger: no history entry (dispatchOnbuild), unlike the other instructions here.
+            if (inst.kind !== 'ONBUILD') meta(createdBy);
           } catch (e) {
             if (e instanceof BuildError) throw new BuildError(e.message, { name: inst.original, ...where });
             throw e;

@@ -166,10 +166,11 @@ export async function planCopy(source: CopySource, target: SourceFs, req: CopyRe
     if (!node) throw new CopyError(`"${match}": not found`);
     const base = splitPath(match).pop() ?? '';
     if (node.type === 'dir') {
-      // A directory's contents go into the destination, not the directory itself.
+      // A directory's contents go into the destination, not the directory itself. A destination
+      // made here is a new directory (0755 or --chmod's mode, root's or --chown's), not a copy of the
+      // source directory: BuildKit makes it (fsutil's prepareTargetDir) and leaves its metadata.
       const destDir = ensureDir(req.dest);
-      const dirMeta = { ...node, ...owner(node), ...(req.mode !== undefined ? { mode: req.mode } : {}) };
-      if (destDir !== '/' && !target.lstat(destDir)) pending.placed.set(destDir, { node: dirMeta });
+      if (destDir !== '/' && !target.lstat(destDir) && req.mode !== undefined) pending.placed.set(destDir, { node: { ...pending.lstat(destDir)!, mode: req.mode } });
       for (const name of source.fs.readdir(real)) await copyTree(source.fs, joinPath([...splitPath(real), name]), joinPath([...splitPath(destDir), name]));
       continue;
     }

@@ -5,6 +5,7 @@ import type { Container } from '../container.js';
 import type { Mount } from '../mounts.js';
 import { BuildError } from './errors.js';
 import { MergedFs, splitPath } from './source-fs.js';
+import { dropUnchangedDirs } from './unchanged-dirs.js';
 
 /**
  * A RUN step: a container of the stage so far runs the command (on the
@@ -121,7 +122,8 @@ export async function runStep(engine: Engine, image: ImageRecord, o: RunStepOpti
     const status = await c.wait();
     if (o.signal?.aborted) throw new BuildError('canceled');
     if (status.code !== 0) throw new BuildError(`process "${shown}" did not complete successfully: exit code: ${status.code}`);
-    return await changesTar(engine, c, mounts.map((m) => m.target));
+    const changes = await changesTar(engine, c, mounts.map((m) => m.target));
+    return dropUnchangedDirs(changes, new MergedFs(engine.vm.fs, [...c.layers].reverse()));
   } finally {
     o.signal?.removeEventListener('abort', abort);
     await engine.remove(c.id, { force: true, volumes: true }).catch(() => {});
