@@ -5,7 +5,7 @@ import { ContextFs, type SourceNode } from '../../src/engine/build/source-fs.js'
 
 /** A RUN layer without the directories only copied up (BuildKit's overlay differ leaves them out). */
 
-const dir = (extra: Partial<SourceNode> = {}): SourceNode & { type: 'dir' } => ({ type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: 1000, ...extra });
+const dir = (extra: Partial<SourceNode> = {}): SourceNode => ({ type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: 1000, ...extra });
 const d = (name: string, mode = 0o755, uid = 0, gid = 0): TarEntry => ({ header: { name: `${name}/`, type: 'directory', mode, uid, gid, size: 0 } });
 const f = (name: string, text = 'x'): TarEntry => ({ header: { name, type: 'file', mode: 0o644, uid: 0, gid: 0, size: text.length }, body: text });
 
