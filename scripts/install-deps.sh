@@ -13,8 +13,9 @@ HOST_PACKAGES=(
   # the guest build runs busybox (i386) only under qemu-i386-static, to list its
   # applets (guest/run-i386.sh): many hosts cannot execute i386 programs
   qemu-user-static
-  # tests: a real registry, image copies, a real browser
-  docker-registry skopeo chromium
+  # tests: a real registry, image copies, a real browser, a real image builder (buildah
+  # builds the Dockerfiles berth builds, without RUN steps: tests/integration/build-buildah.test.ts)
+  docker-registry skopeo chromium buildah
 )
 
 need=()
