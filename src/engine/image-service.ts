@@ -402,8 +402,9 @@ export class ImageService {
    * Stores a blob made here (a built layer, a config, a manifest); the caller
    * holds a lease on its digest until an image or the build cache refers to it.
    */
-  async storeBlob(bytes: Uint8Array, mediaType: string): Promise<Descriptor> {
-    const desc = { mediaType, digest: `sha256:${await sha256Hex(bytes)}`, size: bytes.length };
+  async storeBlob(bytes: Uint8Array, mediaType: string, digest?: string): Promise<Descriptor> {
+    // A digest the caller computed is checked by the store as the bytes go in, not computed twice.
+    const desc = { mediaType, digest: digest ?? `sha256:${await sha256Hex(bytes)}`, size: bytes.length };
     await this.content.put(desc, bytes);
     return desc;
   }

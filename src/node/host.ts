@@ -1,17 +1,42 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { constants as zlibConstants, crc32, deflateRaw, deflateRawSync } from 'node:zlib';
 import { ImageService } from '../engine/image-service.js';
 import { RegistryClient, type Credentials } from '../oci/registry-client.js';
 import { FolderContentStore, FolderMetadataStore } from '../store/folder/folder-store.js';
 
-const gzipAsync = promisify(gzip);
+const CHUNK = 1 << 20;
+const SAMPLE = 64 << 10;
+const deflateRawAsync = promisify(deflateRaw);
 
-/** Layers made here (builds, commits) are gzipped by zlib in libuv's thread pool. */
-async function zlibGzip(data: Uint8Array): Promise<Uint8Array> {
-  const out = await gzipAsync(data);
-  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+/** Whether deflate would gain little on a chunk: its first 64 KiB shrink by less than 5% at level 1. */
+function incompressible(chunk: Uint8Array): boolean {
+  const sample = chunk.subarray(0, SAMPLE);
+  return deflateRawSync(sample, { level: 1 }).length > sample.length * 0.95;
+}
+
+/**
+ * gzip for layers made here (builds, commits), by zlib in libuv's thread
+ * pool: the data in 1 MiB chunks, each deflated on its own (in parallel)
+ * and ended with a sync flush, so the blocks join into one deflate stream;
+ * a chunk deflate cannot shrink (binaries, compressed files) is stored
+ * instead (level 0), where deflating would run at ~30 MB/s here for nothing.
+ * One gzip member (RFC 1952), the same bytes for the same input.
+ */
+export async function zlibGzip(data: Uint8Array): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for (let off = 0; off < data.length; off += CHUNK) chunks.push(data.subarray(off, off + CHUNK));
+  const blocks = await Promise.all(
+    chunks.map((c) => deflateRawAsync(c, { level: incompressible(c) ? 0 : zlibConstants.Z_DEFAULT_COMPRESSION, finishFlush: zlibConstants.Z_SYNC_FLUSH })),
+  );
+  const header = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]); // no name, mtime 0, OS unknown (as Go's gzip writes)
+  const finalBlock = Buffer.from([0x03, 0x00]); // an empty last block (fixed Huffman)
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(crc32(data), 0);
+  trailer.writeUInt32LE(data.length % 2 ** 32, 4);
+  const all = Buffer.concat([header, ...blocks, finalBlock, trailer]);
+  return new Uint8Array(all.buffer, all.byteOffset, all.byteLength);
 }
 
 /** Where Berth keeps its state in Node: `$BERTH_CACHE`, default ~/.cache/berth. */

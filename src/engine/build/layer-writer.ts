@@ -24,7 +24,7 @@ export async function writeLayer(images: ImageService, tar: Uint8Array): Promise
   const digest = `sha256:${await sha256Hex(blob)}`;
   const release = await images.lease([digest]);
   try {
-    await images.storeBlob(blob, MediaType.OciLayerGzip);
+    await images.storeBlob(blob, MediaType.OciLayerGzip, digest);
   } catch (e) {
     release();
     throw e;
