@@ -116,6 +116,18 @@ export class ContextFs implements SourceFs {
     return ctx;
   }
 
+  /** A context from a folder read directly (a client's readTree), entries parents first. */
+  static fromEntries(entries: Array<{ path: string; type: 'file' | 'dir' | 'symlink'; mode: number; uid: number; gid: number; mtime: number; linkname?: string; data?: Uint8Array }>): ContextFs {
+    const ctx = new ContextFs();
+    for (const e of entries) {
+      const meta = { mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime };
+      if (e.type === 'file') ctx.add(`/${e.path}`, { type: 'file', size: e.data?.length ?? 0, data: e.data ?? new Uint8Array(0), ...meta });
+      else if (e.type === 'dir') ctx.add(`/${e.path}`, { type: 'dir', size: 0, ...meta });
+      else ctx.add(`/${e.path}`, { type: 'symlink', size: 0, linkname: e.linkname ?? '', ...meta });
+    }
+    return ctx;
+  }
+
   /**
    * A context without the paths `keep` refuses (relative, no leading `/`;
    * .dockerignore). A directory stays when it is kept itself or holds a kept

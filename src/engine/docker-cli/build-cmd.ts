@@ -33,18 +33,24 @@ async function loadContext(ctx: CommandContext): Promise<{ context: ContextFs; d
   if (/^(https?|git):\/\//.test(where) || where.startsWith('git@')) {
     throw ctx.usage(`building from a URL or a Git repository is not supported here; clone or download it and build the folder`);
   }
-  let tar: Uint8Array | undefined;
+  const notFound = (e: Error) => {
+    throw new BuildError(`unable to prepare context: path "${where}" not found (${e.message.trim()})`);
+  };
+  let context = ContextFs.empty();
   let dockerfile: string | undefined;
+  /** The context's Dockerfile (`-f` inside a tar on stdin), read before .dockerignore applies, as BuildKit reads it. */
+  let inContext: string | undefined = 'Dockerfile';
   if (where === '-') {
     if (file === '-') throw ctx.usage('invalid argument: can\'t use stdin for both build context and dockerfile');
     let input = await readAllStdin(ctx.io);
     if (isGzip(input)) input = await gunzip(input);
-    if (isTar(input)) tar = input;
-    else dockerfile = decode(input); // a Dockerfile alone: no context
+    if (isTar(input)) context = await ContextFs.fromTar(input);
+    else {
+      dockerfile = decode(input); // a Dockerfile alone: no context
+      inContext = undefined;
+    }
+    if (file) inContext = file;
   } else {
-    tar = await ctx.files.packTar(where).catch((e: Error) => {
-      throw new BuildError(`unable to prepare context: path "${where}" not found (${e.message.trim()})`);
-    });
     if (file === '-') dockerfile = decode(await readAllStdin(ctx.io));
     else if (file) {
       dockerfile = decode(
@@ -53,22 +59,35 @@ async function loadContext(ctx: CommandContext): Promise<{ context: ContextFs; d
         }),
       );
     }
+    if (ctx.files.readTree) {
+      // The client reads its folder itself, leaving out unread what .dockerignore excludes (node_modules...).
+      const text = await ctx.files.read(`${where}/.dockerignore`).then(decode, () => undefined);
+      const ignore = text === undefined ? undefined : new DockerIgnore(text);
+      const skip = (rel: string, isDir: boolean) => !!ignore && (isDir ? ignore.skipsDirectory(rel) : ignore.ignores(rel));
+      context = ContextFs.fromEntries(await ctx.files.readTree(where, skip).catch(notFound));
+      if (dockerfile === undefined) {
+        for (const name of ['Dockerfile', 'dockerfile']) {
+          dockerfile ??= await ctx.files.read(`${where}/${name}`).then(decode, () => undefined);
+        }
+        if (dockerfile === undefined) throw new BuildError('failed to solve: failed to read dockerfile: open Dockerfile: no such file or directory');
+      }
+      return { context: ignore ? context.filter((p) => !ignore.ignores(p)) : context, dockerfile, dockerfileName: file && file !== '-' ? file.split('/').pop()! : 'Dockerfile' };
+    }
+    // The client's tar has the folder's name (or `.`) at its top: the context is what is under it.
+    context = await ContextFs.fromTar(await ctx.files.packTar(where).catch(notFound), true);
   }
-  // The client's tar has the folder's name (or `.`) at its top: the context is what is under it.
-  let context = tar ? await ContextFs.fromTar(tar, where !== '-') : ContextFs.empty();
   const name = where === '-' && file && file !== '-' ? file : file && file !== '-' ? file.split('/').pop()! : 'Dockerfile';
-  if (dockerfile === undefined) {
-    const inContext = where === '-' && file ? file : 'Dockerfile';
-    const found = context.lstat(`/${inContext}`) ?? (inContext === 'Dockerfile' ? context.lstat('/dockerfile') : undefined);
-    if (!found || found.type !== 'file') throw new BuildError(`failed to solve: failed to read dockerfile: open ${inContext}: no such file or directory`);
-    dockerfile = decode(await context.read(context.lstat(`/${inContext}`) ? `/${inContext}` : '/dockerfile'));
+  if (dockerfile === undefined && inContext) {
+    const path = context.lstat(`/${inContext}`) || inContext !== 'Dockerfile' ? `/${inContext}` : '/dockerfile';
+    if (context.lstat(path)?.type !== 'file') throw new BuildError(`failed to solve: failed to read dockerfile: open ${inContext}: no such file or directory`);
+    dockerfile = decode(await context.read(path));
   }
   const ignoreFile = context.lstat('/.dockerignore');
   if (ignoreFile?.type === 'file') {
     const ignore = new DockerIgnore(decode(await context.read('/.dockerignore')));
     context = context.filter((path) => !ignore.ignores(path));
   }
-  return { context, dockerfile, dockerfileName: name };
+  return { context, dockerfile: dockerfile ?? '', dockerfileName: name };
 }
 
 export async function build(ctx: CommandContext): Promise<number> {

@@ -1,5 +1,5 @@
 import type { Engine } from '../engine.js';
-import type { ClientFiles, CommandIO } from './io.js';
+import type { ClientFiles, CommandIO, TreeEntry } from './io.js';
 import { UsageError, type Parsed } from './parse.js';
 
 /** A command line's flags, read by their kind (values as parseCommand left them, defaults included). */
@@ -38,6 +38,8 @@ export interface ClientFileAccess {
   extractTar(dest: string, tar: Uint8Array, name: string): Promise<void>;
   /** `cp SRC CONTAINER:DEST`: a tar of SRC (its last path component at the top). */
   packTar(src: string): Promise<Uint8Array>;
+  /** A folder read directly, when the client can (see ClientFiles.readTree). */
+  readTree?: (src: string, skip: (relPath: string, isDir: boolean) => boolean) => Promise<TreeEntry[]>;
 }
 
 function clientFileAccess(files: ClientFiles | undefined, cwd: string): ClientFileAccess {
@@ -48,6 +50,7 @@ function clientFileAccess(files: ClientFiles | undefined, cwd: string): ClientFi
     write: (path, data) => files.write(path, data, cwd),
     extractTar: (dest, tar, name) => files.extractTar(dest, tar, name, cwd),
     packTar: (src) => files.packTar(src, cwd),
+    ...(files.readTree ? { readTree: (src: string, skip: (relPath: string, isDir: boolean) => boolean) => files.readTree!(src, cwd, skip) } : {}),
   };
 }
 

@@ -37,6 +37,25 @@ export interface ClientFiles {
   write(path: string, data: Uint8Array, cwd: string): Promise<void>;
   extractTar(dest: string, tar: Uint8Array, name: string, cwd: string): Promise<void>;
   packTar(src: string, cwd: string): Promise<Uint8Array>;
+  /**
+   * A folder's files read directly, for clients that can (Node's): a build
+   * context without a tar made and parsed. `skip(relPath, isDir)` leaves a
+   * path out unread (.dockerignore). Without it, builds pack a tar.
+   */
+  readTree?(src: string, cwd: string, skip: (relPath: string, isDir: boolean) => boolean): Promise<TreeEntry[]>;
+}
+
+/** A file of a client's folder (readTree): its path relative to the folder, no leading `/`. */
+export interface TreeEntry {
+  path: string;
+  type: 'file' | 'dir' | 'symlink';
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Seconds. */
+  mtime: number;
+  linkname?: string;
+  data?: Uint8Array;
 }
 
 /**
