@@ -288,8 +288,16 @@ describe('embedding', () => {
       const exec = await b.exec('cat /root/embed/file.txt; exit 3');
       const read = new TextDecoder().decode(await b.readFile('/root/embed/file.txt'));
       const missing = await b.run(['inspect', 'no-such-thing']);
-      return { run, exec, read, missing };
+      // A build from the embed API: the context written with writeFile, then docker build and run.
+      await b.writeFile('/root/embed-app/Dockerfile', 'FROM busybox\nCOPY msg.txt /\nCMD ["cat", "/msg.txt"]\n');
+      await b.writeFile('/root/embed-app/msg.txt', 'built from the embed API\n');
+      const build = await b.run(['build', '-q', '-t', 'embed-app:1', 'embed-app']);
+      const built = await b.run(['run', '--rm', 'embed-app:1']);
+      return { run, exec, read, missing, build, built };
     });
+    expect(r.build.stderr).toBe('');
+    expect(r.build.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+    expect(r.built).toEqual({ code: 0, stdout: 'built from the embed API\n', stderr: '' });
     expect(r.run).toEqual({ code: 0, stdout: 'from-embed\n', stderr: '' });
     expect(r.exec).toEqual({ code: 3, stdout: 'embedded write\n', stderr: '' });
     expect(r.read).toBe('embedded write\n');
