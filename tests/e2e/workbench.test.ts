@@ -281,7 +281,7 @@ describe('embedding', () => {
     expect(await page.isVisible('header')).toBe(false);
     expect(await page.isVisible('#side')).toBe(false);
     await waitScreen(page, /berth:~# /);
-    const r = await page.evaluate(async () => {
+    const r = await page.evaluate(async (host) => {
       const b = window.berth!;
       const run = await b.run(['run', '--rm', 'busybox', 'echo', 'from-embed']);
       await b.writeFile('/root/embed/file.txt', 'embedded write\n');
@@ -293,8 +293,16 @@ describe('embedding', () => {
       await b.writeFile('/root/embed-app/msg.txt', 'built from the embed API\n');
       const build = await b.run(['build', '-q', '-t', 'embed-app:1', 'embed-app']);
       const built = await b.run(['run', '--rm', 'embed-app:1']);
-      return { run, exec, read, missing, build, built };
-    });
+      // Pushed from the page to a registry that sends CORS headers.
+      await b.run(['tag', 'embed-app:1', `${host}/me/embed-app:1`]);
+      const push = await b.run(['push', `${host}/me/embed-app:1`]);
+      return { run, exec, read, missing, build, built, push };
+    }, registry.host);
+    expect(r.push.stderr).toBe('');
+    const pushed = /1: digest: (sha256:[0-9a-f]{64}) size: \d+/.exec(r.push.stdout)?.[1];
+    expect(pushed).toBeDefined();
+    const manifest = await fetch(`${registry.url}/v2/me/embed-app/manifests/1`, { method: 'HEAD', headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    expect(manifest.headers.get('docker-content-digest')).toBe(pushed);
     expect(r.build.stderr).toBe('');
     expect(r.build.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
     expect(r.built).toEqual({ code: 0, stdout: 'built from the embed API\n', stderr: '' });
