@@ -12,6 +12,20 @@ export class UnsafeLayerError extends Error {
   override readonly name = 'UnsafeLayerError';
 }
 
+/**
+ * The name a whiteout entry (`.wh.NAME`) hides. `.wh.` alone, `.wh..` and
+ * `.wh...` would hide the directory itself or its parent, which in the 9p
+ * tree is every unpacked layer: refused, as a file a container may name so
+ * (a RUN step's `touch .wh...`) must not delete other images' trees.
+ */
+export function whiteoutTarget(entryName: string, base: string): string {
+  const target = base.slice(4);
+  if (target === '' || target === '.' || target === '..' || target.includes('/')) {
+    throw new UnsafeLayerError(`layer entry "${entryName}" is a whiteout of "${target}", which is refused`);
+  }
+  return target;
+}
+
 export interface UnpackResult {
   /** sha256 of the uncompressed tar: the layer's diff_id. */
   diffId: string;
@@ -186,7 +200,7 @@ async function unpackInto(
       if (base.startsWith('.wh.')) {
         if (base === '.wh..wh..opq') opaqueDirs.push(dir);
         else {
-          const hidden = `${root}/${dir ? `${dir}/` : ''}${base.slice(4)}`;
+          const hidden = `${root}/${dir ? `${dir}/` : ''}${whiteoutTarget(h.name, base)}`;
           await fs.remove(hidden);
           fs.mknodChar(hidden, 0, 0);
         }

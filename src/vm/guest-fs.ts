@@ -70,7 +70,10 @@ export class GuestFsError extends Error {
 
 function splitPath(path: string): string[] {
   if (!path.startsWith('/')) throw new GuestFsError('EINVAL', path, 'guest path must be absolute');
-  return path.split('/').filter((p) => p.length > 0 && p !== '.');
+  const parts = path.split('/').filter((p) => p.length > 0 && p !== '.');
+  // Callers join names they were given (layer entries, volume names): `..` would leave the folder they meant.
+  if (parts.includes('..')) throw new GuestFsError('EINVAL', path, 'a guest path may not contain ".."');
+  return parts;
 }
 
 export class GuestFs {

@@ -263,6 +263,12 @@ COPY . /ctx/
     expect(self.code).toBe(1);
     expect(self.err).toMatch(/circular dependency detected on stage: b/);
 
+    // A file named like a whiteout of ".." must not become one (it would delete every unpacked layer).
+    const whiteout = await berth(folder({ Dockerfile: 'FROM busybox\nRUN touch /.wh...\nRUN true\n' }), ['build', '.']);
+    expect(whiteout.code).toBe(1);
+    expect(whiteout.err).toMatch(/ERROR: failed to solve: the container's changes cannot be a layer: layer entry ".wh..." is a whiteout of "..", which is refused/);
+    expect((await run('busybox', 'echo', 'still here')).out).toBe('still here\n');
+
     const platform = await berth(folder({ Dockerfile: 'FROM --platform=linux/amd64 busybox\n' }), ['build', '.']);
     expect(platform.code).toBe(1);
     expect(platform.err).toMatch(/linux\/amd64: berth runs linux\/386 images only/);

@@ -73,6 +73,9 @@ describe('unpackLayer', () => {
       [{ header: { name: 'l', type: 'link' as const, linkname: '../../x', size: 0 } }],
       'layer entry "../../x" leaves the layer through ".."',
     ],
+    ['a whiteout of the parent directory', [{ header: { name: 'a/.wh...', size: 0 }, body: '' }], 'layer entry "a/.wh..." is a whiteout of "..", which is refused'],
+    ['a whiteout of the directory itself', [{ header: { name: '.wh..', size: 0 }, body: '' }], 'layer entry ".wh.." is a whiteout of ".", which is refused'],
+    ['a whiteout of nothing', [{ header: { name: 'x/.wh.', size: 0 }, body: '' }], 'layer entry "x/.wh." is a whiteout of "", which is refused'],
   ])('refuses %s and leaves nothing behind', async (_what, entries, message) => {
     const before = visibleLayers();
     const layer = await makeLayer(entries);
@@ -80,6 +83,17 @@ describe('unpackLayer', () => {
     expect(err).toBeInstanceOf(UnsafeLayerError);
     expect(err.message).toBe(message);
     expect(visibleLayers()).toEqual(before);
+  });
+
+  it('a whiteout of ".." leaves the other layers\' trees in place, and the pull-time scan refuses it too', async () => {
+    const other = await makeLayer([{ header: { name: 'kept.txt', size: 4 }, body: 'kept' }]);
+    const kept = await unpackLayer(fs, other.gz, { mediaType: gz, diffId: other.diffId });
+    const evil = await makeLayer([{ header: { name: '.wh...', size: 0 }, body: '' }]);
+    await expect(unpackLayer(fs, evil.gz, { mediaType: gz, diffId: evil.diffId })).rejects.toThrow(UnsafeLayerError);
+    expect(new TextDecoder().decode(await fs.readFile(`${kept.path}/kept.txt`))).toBe('kept');
+    const { scanLayer } = await import('../../src/engine/layer-scan.js');
+    await expect(scanLayer(evil.gz, gz, evil.diffId)).rejects.toThrow('is a whiteout of "..", which is refused');
+    expect(() => fs.stat('/layers/../layers')).toThrow(/may not contain/);
   });
 
   it('refuses content whose diff_id differs from the config, keeping nothing', async () => {

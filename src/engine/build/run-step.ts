@@ -4,6 +4,9 @@ import type { ImageRecord } from '../image-service.js';
 import type { Container } from '../container.js';
 import type { Mount } from '../mounts.js';
 import { BuildError } from './errors.js';
+import { MediaType } from '../../oci/types.js';
+import { scanEntries } from '../layer-scan.js';
+import { UnsafeLayerError } from '../layer-unpacker.js';
 import { MergedFs, splitPath } from './source-fs.js';
 import { dropUnchangedDirs } from './unchanged-dirs.js';
 
@@ -86,7 +89,13 @@ export async function changesTar(engine: Engine, c: Container, extraMounts: stri
       `${c.paths.guestDir}/upper`,
     ]);
     if (r.status.code !== 0) throw new BuildError(`could not write the container's changes as a layer: ${r.stderr.trim() || `layer-tar exited ${r.status.code}`}`);
-    return await engine.vm.fs.readFile(out);
+    const tar = await engine.vm.fs.readFile(out);
+    // What a container wrote is checked as a pulled layer is: a file it named `.wh...` must not become a whiteout of `..`.
+    await scanEntries(tar, MediaType.OciLayer).catch((e: unknown) => {
+      if (e instanceof UnsafeLayerError) throw new BuildError(`the container's changes cannot be a layer: ${e.message}`);
+      throw e;
+    });
+    return tar;
   } finally {
     await engine.vm.fs.remove(out);
   }
