@@ -32,6 +32,11 @@ export function parseReference(input: string): ImageReference {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
     if (!DIGEST.test(digest)) throw new InvalidReferenceError(`invalid reference format: bad digest in "${input}"`);
+    // A pin is only worth what its check is: berth verifies sha256, so it takes no other algorithm.
+    if (digest.startsWith('sha256:') && !/^sha256:[a-f0-9]{64}$/.test(digest)) throw new InvalidReferenceError(`invalid reference format: bad digest in "${input}"`);
+    if (!digest.startsWith('sha256:')) {
+      throw new InvalidReferenceError(`unsupported digest "${digest.split(':')[0]}" in "${input}": berth verifies sha256 digests only (@sha256:<64 hex>)`);
+    }
   }
   let tag: string | undefined;
   const colon = rest.lastIndexOf(':');

@@ -14,6 +14,11 @@ describe('parseReference', () => {
     expect(formatReference(parseReference(input))).toBe(full);
   });
 
+  it('refuses pins it cannot check: digests other than sha256, and malformed sha256 ones', () => {
+    expect(() => parseReference(`alpine@sha512:${'a'.repeat(128)}`)).toThrow('unsupported digest "sha512" in "alpine@sha512:' + 'a'.repeat(128) + '": berth verifies sha256 digests only (@sha256:<64 hex>)');
+    expect(() => parseReference(`alpine@sha256:${'a'.repeat(63)}`)).toThrow(/invalid reference format: bad digest/);
+  });
+
   it('prints Docker’s familiar form', () => {
     expect(familiarString(parseReference('docker.io/library/busybox'))).toBe('busybox:latest');
     expect(familiarString(parseReference('localhost:5000/x:1'))).toBe('localhost:5000/x:1');
