@@ -41,20 +41,30 @@ function unzstd(d: Uint8Array): Uint8Array {
   return out;
 }
 
-/** The entries of a local archive ADD unpacks, or undefined for a file that is no archive (copied as it is). */
-export async function archiveEntries(data: Uint8Array): Promise<ArchiveEntry[] | undefined> {
+/**
+ * A tar, plain or gzip/zstd-compressed, as an uncompressed tar; undefined
+ * for data that is no tar (ADD copies such a file as it is; `build -` then
+ * reads it as a Dockerfile).
+ */
+export async function tarOf(data: Uint8Array): Promise<Uint8Array | undefined> {
   let tar = data;
   try {
     if (startsWith(data, [0x1f, 0x8b])) tar = await gunzip(data);
     else if (startsWith(data, [0x28, 0xb5, 0x2f, 0xfd])) tar = unzstd(data);
     else if (startsWith(data, [0x42, 0x5a, 0x68]) || startsWith(data, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])) {
-      throw new CopyError('ADD of bzip2 and xz archives is not supported here: recompress it with gzip or zstd, or unpack it with RUN');
+      throw new CopyError('bzip2 and xz archives are not supported here: recompress it with gzip or zstd');
     }
   } catch (e) {
     if (e instanceof CopyError) throw e;
     return undefined; // compressed, but not a stream we can read: Docker copies such a file as it is
   }
-  if (!looksLikeTar(tar)) return undefined;
+  return looksLikeTar(tar) ? tar : undefined;
+}
+
+/** The entries of a local archive ADD unpacks, or undefined for a file that is no archive (copied as it is). */
+export async function archiveEntries(data: Uint8Array): Promise<ArchiveEntry[] | undefined> {
+  const tar = await tarOf(data);
+  if (!tar) return undefined;
   const out: ArchiveEntry[] = [];
   const links: Array<[string, string]> = [];
   let entries;

@@ -1,6 +1,7 @@
 import { BuildCache } from '../build/build-cache.js';
 import { Builder } from '../build/builder.js';
 import { commitContainer } from '../build/commit.js';
+import { tarOf } from '../build/add-sources.js';
 import { BuildError } from '../build/errors.js';
 import { BerthError } from '../errors.js';
 import { DockerIgnore } from '../build/dockerignore.js';
@@ -16,14 +17,6 @@ import { PlainProgress, TtyProgress, type BuildProgress } from './build-progress
  * on stdin), .dockerignore applies, and the builder runs the Dockerfile.
  * Output as BuildKit's: progress on stderr, `-q` prints only the image ID.
  */
-
-const isTar = (d: Uint8Array) => d.length >= 512 && new TextDecoder().decode(d.subarray(257, 262)) === 'ustar';
-const isGzip = (d: Uint8Array) => d[0] === 0x1f && d[1] === 0x8b;
-
-async function gunzip(d: Uint8Array): Promise<Uint8Array> {
-  const s = new Blob([d as BlobPart]).stream().pipeThrough(new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>);
-  return new Uint8Array(await new Response(s).arrayBuffer());
-}
 
 /** The context and the Dockerfile's text, as the command line names them. */
 async function loadContext(ctx: CommandContext): Promise<{ context: ContextFs; dockerfile: string; dockerfileName: string }> {
@@ -42,9 +35,11 @@ async function loadContext(ctx: CommandContext): Promise<{ context: ContextFs; d
   let inContext: string | undefined = 'Dockerfile';
   if (where === '-') {
     if (file === '-') throw ctx.usage('invalid argument: can\'t use stdin for both build context and dockerfile');
-    let input = await readAllStdin(ctx.io);
-    if (isGzip(input)) input = await gunzip(input);
-    if (isTar(input)) context = await ContextFs.fromTar(input);
+    const input = await readAllStdin(ctx.io);
+    const tar = await tarOf(input).catch((e: Error) => {
+      throw new BuildError(`failed to solve: the context on stdin: ${e.message}`);
+    });
+    if (tar) context = await ContextFs.fromTar(tar);
     else {
       dockerfile = decode(input); // a Dockerfile alone: no context
       inContext = undefined;
